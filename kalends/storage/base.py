@@ -1,0 +1,85 @@
+"""Transactions and locking for the storage plugin.
+
+Radicale calls the storage synchronously from request threads and brackets every check-then-act
+sequence (If-Match, UID conflicts, MKCALENDAR) with ``acquire_lock("w")``. Here that lock is one
+database transaction on a connection bound to the calling thread:
+
+- SQLite: an in-process mutex plus ``BEGIN IMMEDIATE`` (other processes wait on the file lock);
+- PostgreSQL: ``pg_advisory_xact_lock`` keyed on the owner of the path, so writers of different
+  users never wait for each other, and several server processes stay correct.
+
+Storage methods called inside the lock use that transaction; calls outside it (Radicale evaluates
+PROPFIND properties and report filters after releasing the lock) run in short transactions of
+their own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, func, select
+
+from kalends.storage.engine import is_sqlite
+
+
+def _advisory_key(owner: str) -> int:
+    digest = hashlib.sha256(owner.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class Transactions:
+    """Per-thread write transactions over one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._local = threading.local()
+        self._sqlite_writer = threading.Lock() if is_sqlite(engine) else None
+
+    @property
+    def _current(self) -> Connection | None:
+        conn: Connection | None = getattr(self._local, "conn", None)
+        return conn
+
+    @contextmanager
+    def write(self, owner: str) -> Iterator[Connection]:
+        """The write lock: one transaction, serialised with every other writer of ``owner``."""
+        current = self._current
+        if current is not None:
+            yield current
+            return
+        with self._writer_mutex(), self.engine.connect() as conn:
+            if self._sqlite_writer is not None:
+                conn = conn.execution_options(sqlite_immediate=True)
+            with conn.begin():
+                if self._sqlite_writer is None:
+                    conn.execute(select(func.pg_advisory_xact_lock(_advisory_key(owner))))
+                self._local.conn = conn
+                try:
+                    yield conn
+                finally:
+                    self._local.conn = None
+
+    @contextmanager
+    def _writer_mutex(self) -> Iterator[None]:
+        if self._sqlite_writer is None:
+            yield
+            return
+        with self._sqlite_writer:
+            yield
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """The current write transaction, or a short read transaction of its own."""
+        current = self._current
+        if current is not None:
+            yield current
+            return
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @property
+    def in_write(self) -> bool:
+        return self._current is not None

@@ -1,0 +1,113 @@
+"""The database schema of the storage plugin (SQLAlchemy Core).
+
+Every hot request path is answered from an index:
+- ``items``: the exact iCalendar text plus the columns Radicale would otherwise re-derive by parsing
+  (uid, component, etag, the enclosing time range of the whole recurrence set);
+- ``occurrences``: one row per occurrence of a VEVENT, so a time-range query and a free-busy report
+  are exact without expanding recurrences at request time;
+- ``tombstones``: deleted hrefs with the revision of their deletion, so sync-collection (RFC 6578)
+  deltas are one indexed look-up.
+
+Intervals are split in two classes (``long``): rows whose span is at most ``SHORT_SPAN`` seconds are
+found by a bounded range scan on their start, the rare longer ones by a small separate scan.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+SHORT_SPAN = 7 * 24 * 3600
+
+metadata = MetaData()
+
+collections = Table(
+    "collections",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("path", String(1024), nullable=False, unique=True),
+    Column("parent_path", String(1024), nullable=False, index=True),
+    Column("uid", String(32), nullable=False),
+    Column("tag", String(32), nullable=False, server_default=""),
+    Column("props", Text, nullable=False, server_default="{}"),
+    Column("rev", BigInteger, nullable=False, server_default="0"),
+    Column("pruned_rev", BigInteger, nullable=False, server_default="0"),
+    Column("modified_at", Float, nullable=False),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "collection_id",
+        Integer,
+        ForeignKey("collections.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("href", String(1024), nullable=False),
+    Column("uid", String(1024), nullable=False),
+    Column("name", String(32), nullable=False),
+    Column("component", String(32), nullable=False),
+    Column("etag", String(80), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("tr_start", BigInteger, nullable=False),
+    Column("tr_end", BigInteger, nullable=False),
+    Column("long", Boolean, nullable=False),
+    Column("indexed_until", BigInteger, nullable=False),
+    Column("rev", BigInteger, nullable=False),
+    Column("modified_at", Float, nullable=False),
+    Index("ix_items_href", "collection_id", "href", unique=True),
+    Index(
+        "ix_items_uid",
+        "collection_id",
+        "uid",
+        unique=True,
+        sqlite_where=text("uid <> ''"),
+        postgresql_where=text("uid <> ''"),
+    ),
+    Index("ix_items_rev", "collection_id", "rev"),
+    Index("ix_items_range", "collection_id", "long", "tr_start"),
+    Index("ix_items_indexed_until", "collection_id", "indexed_until"),
+)
+
+occurrences = Table(
+    "occurrences",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("collection_id", Integer, nullable=False),
+    Column("start", BigInteger, nullable=False),
+    Column("end", BigInteger, nullable=False),
+    Column("long", Boolean, nullable=False),
+    Column("fbtype", String(16), nullable=True),
+    Index("ix_occurrences_range", "collection_id", "long", "start", "end"),
+    Index("ix_occurrences_item", "item_id"),
+)
+
+tombstones = Table(
+    "tombstones",
+    metadata,
+    Column(
+        "collection_id",
+        Integer,
+        ForeignKey("collections.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("href", String(1024), primary_key=True),
+    Column("rev", BigInteger, nullable=False),
+    Column("deleted_at", Float, nullable=False),
+    Index("ix_tombstones_rev", "collection_id", "rev"),
+    Index("ix_tombstones_age", "collection_id", "deleted_at"),
+)

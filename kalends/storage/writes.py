@@ -1,0 +1,119 @@
+"""Item and collection writes. Each function runs inside the caller's write transaction."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from kalends.storage.models import SHORT_SPAN, collections, items, occurrences, tombstones
+from kalends.storage.occurrences import index_occurrences
+from kalends.storage.rows import FULL_COLUMNS
+
+SYNC_TOKEN_MAX_AGE = 30 * 24 * 3600
+
+
+def bump_revision(conn: Connection, collection_id: int, now: float) -> int:
+    """Advance the collection's revision (its CTag and sync token) and return the new one."""
+    rev: int = conn.execute(
+        update(collections)
+        .where(collections.c.id == collection_id)
+        .values(rev=collections.c.rev + 1, modified_at=now)
+        .returning(collections.c.rev)
+    ).scalar_one()
+    return rev
+
+
+def _item_values(item: Any, rev: int, now: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Row values for a prepared Radicale item, and its occurrence rows."""
+    tr_start, tr_end = item.time_range
+    component = item.component_name
+    index = index_occurrences(item.vobject_item, component)
+    values = {
+        "uid": item.uid,
+        "name": item.name,
+        "component": component,
+        "etag": item.etag,
+        "text": item.serialize(),
+        "tr_start": tr_start,
+        "tr_end": tr_end,
+        "long": tr_end - tr_start > SHORT_SPAN,
+        "indexed_until": index.indexed_until,
+        "rev": rev,
+        "modified_at": now,
+    }
+    rows = [
+        {"start": o.start, "end": o.end, "long": o.long, "fbtype": o.fbtype}
+        for o in index.occurrences
+    ]
+    return values, rows
+
+
+def upsert_item(conn: Connection, collection_id: int, href: str, item: Any) -> Any:
+    """Create or replace the item at ``href``; returns the replaced row (with text) or None."""
+    now = time.time()
+    rev = bump_revision(conn, collection_id, now)
+    values, occurrence_rows = _item_values(item, rev, now)
+    old = conn.execute(
+        select(*FULL_COLUMNS).where(items.c.collection_id == collection_id, items.c.href == href)
+    ).first()
+    try:
+        if old is not None:
+            item_id = old.id
+            conn.execute(update(items).where(items.c.id == item_id).values(values))
+            conn.execute(delete(occurrences).where(occurrences.c.item_id == item_id))
+        else:
+            item_id = conn.execute(
+                insert(items)
+                .values(collection_id=collection_id, href=href, **values)
+                .returning(items.c.id)
+            ).scalar_one()
+            conn.execute(
+                delete(tombstones).where(
+                    tombstones.c.collection_id == collection_id, tombstones.c.href == href
+                )
+            )
+    except IntegrityError as error:
+        raise ValueError("UID %r is already used in this collection" % item.uid) from error
+    if occurrence_rows:
+        for row in occurrence_rows:
+            row["item_id"] = item_id
+            row["collection_id"] = collection_id
+        conn.execute(insert(occurrences), occurrence_rows)
+    return old
+
+
+def delete_item(conn: Connection, collection_id: int, href: str) -> bool:
+    """Delete one item and leave a tombstone for sync-collection; False when it did not exist."""
+    item_id = conn.execute(
+        delete(items)
+        .where(items.c.collection_id == collection_id, items.c.href == href)
+        .returning(items.c.id)
+    ).scalar()
+    if item_id is None:
+        return False
+    now = time.time()
+    rev = bump_revision(conn, collection_id, now)
+    conn.execute(
+        insert(tombstones).values(collection_id=collection_id, href=href, rev=rev, deleted_at=now)
+    )
+    _prune_tombstones(conn, collection_id, now)
+    return True
+
+
+def _prune_tombstones(conn: Connection, collection_id: int, now: float) -> None:
+    """Forget deletions older than the sync-token lifetime; older tokens become invalid."""
+    cutoff = now - SYNC_TOKEN_MAX_AGE
+    newest_pruned = conn.execute(
+        delete(tombstones)
+        .where(tombstones.c.collection_id == collection_id, tombstones.c.deleted_at < cutoff)
+        .returning(tombstones.c.rev)
+    ).scalars().all()
+    if newest_pruned:
+        conn.execute(
+            update(collections)
+            .where(collections.c.id == collection_id)
+            .values(pruned_rev=max(newest_pruned))
+        )
