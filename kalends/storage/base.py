@@ -45,10 +45,16 @@ class Transactions:
 
     @contextmanager
     def write(self, owner: str) -> Iterator[Connection]:
-        """The write lock: one transaction, serialised with every other writer of ``owner``."""
+        """The write lock: one transaction, serialised with every other writer of ``owner``.
+
+        Inside an open write transaction this is a savepoint, so each storage operation is atomic.
+        """
         current = self._current
         if current is not None:
-            yield current
+            # Nested in the request's lock: a failed operation must not leave half its writes
+            # behind when Radicale turns the error into a 4xx and the lock commits.
+            with current.begin_nested():
+                yield current
             return
         with self._writer_mutex(), self.engine.connect() as conn:
             if self._sqlite_writer is not None:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from kalends.storage.models import SHORT_SPAN, collections, items, occurrences, tombstones
 from kalends.storage.occurrences import index_occurrences
 from kalends.storage.rows import FULL_COLUMNS
+from kalends.storage.validation import check_calendar_object
 
 SYNC_TOKEN_MAX_AGE = 30 * 24 * 3600
 
@@ -30,6 +31,8 @@ def _item_values(item: Any, rev: int, now: float) -> tuple[dict[str, Any], list[
     """Row values for a prepared Radicale item, and its occurrence rows."""
     tr_start, tr_end = item.time_range
     component = item.component_name
+    if item.name == "VCALENDAR":
+        check_calendar_object(item.vobject_item)
     index = index_occurrences(item.vobject_item, component)
     values = {
         "uid": item.uid,

@@ -1,0 +1,160 @@
+"""The aiohttp application and ``kalends serve``.
+
+One port serves CalDAV (Radicale, run in a bounded thread pool) and Kalends' own endpoints under
+``/.kalends/``. SIGTERM stops accepting connections and lets in-flight requests finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from aiohttp import web
+from sqlalchemy import Engine, text
+
+from kalends.config import Settings
+from kalends.server.provision import provision_calendars
+from kalends.server.radicale_app import KalendsApplication
+from kalends.server.radicale_config import build_radicale_configuration
+from kalends.server.wsgi import serve_wsgi
+from kalends.storage import Storage
+from kalends.storage.engine import create_storage_engine, migrate_database
+
+logger = logging.getLogger(__name__)
+
+CALENDAR_TYPES = frozenset({"text/calendar", "text/vcard", "text/x-vcard"})
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    settings: Settings
+    engine: Engine
+    pool: ThreadPoolExecutor
+    dav: KalendsApplication
+
+    @property
+    def storage(self) -> Storage:
+        storage: Storage = self.dav._storage
+        return storage
+
+
+RUNTIME = web.AppKey("runtime", Runtime)
+
+
+def _plain(status: int, message: str) -> web.Response:
+    return web.Response(status=status, text=message + "\n")
+
+
+async def dav(request: web.Request) -> web.StreamResponse:
+    runtime = request.app[RUNTIME]
+    limit = runtime.settings.server.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        return _plain(413, "Request body too large: the limit is %d bytes" % limit)
+    if request.method == "PUT":
+        content_type = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+        if content_type not in CALENDAR_TYPES:
+            return _plain(
+                415, "Unsupported Content-Type %r: send text/calendar" % (content_type or "(none)")
+            )
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return _plain(413, "Request body too large: the limit is %d bytes" % limit)
+    return await serve_wsgi(runtime.dav, runtime.pool, request, body)
+
+
+async def health(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+
+    def ping() -> None:
+        with runtime.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    try:
+        await asyncio.get_running_loop().run_in_executor(runtime.pool, ping)
+    except Exception as error:
+        logger.warning("health check: database unreachable: %s", type(error).__name__)
+        return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+    return web.json_response({"status": "ok", "database": "ok"})
+
+
+@web.middleware
+async def no_tracebacks(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """An unexpected error is logged here and answered with a plain 500, never a traceback."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception:
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        return _plain(500, "Internal Server Error")
+
+
+def create_app(settings: Settings) -> web.Application:
+    threads = settings.server.request_threads
+    engine = create_storage_engine(settings.storage.url, max(settings.storage.pool_size, threads))
+    dav_app = KalendsApplication(build_radicale_configuration(settings, engine))
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="kalends-request")
+    app = web.Application(
+        client_max_size=settings.server.max_body_bytes, middlewares=[no_tracebacks]
+    )
+    app[RUNTIME] = Runtime(settings, engine, pool, dav_app)
+    app.router.add_get("/.kalends/health", health)
+    app.router.add_route("*", "/{tail:.*}", dav)
+
+    async def close(app: web.Application) -> None:
+        pool.shutdown(wait=True)
+        engine.dispose()
+
+    app.on_cleanup.append(close)
+    return app
+
+
+async def serve(
+    settings: Settings,
+    ready: Callable[[str], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serve until ``stop`` is set (by default: SIGTERM or SIGINT), then shut down gracefully."""
+    app = create_app(settings)
+    runtime = app[RUNTIME]
+    await asyncio.get_running_loop().run_in_executor(
+        runtime.pool, provision_calendars, runtime.storage, settings
+    )
+    runner = web.AppRunner(app, shutdown_timeout=settings.server.shutdown_timeout)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.server.host, settings.server.port)
+    await site.start()
+    url = _bound_url(runner)
+    logger.info("listening on %s", url)
+    if ready is not None:
+        ready(url)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+        logger.info("shutting down: finishing requests in flight")
+    finally:
+        await runner.cleanup()
+    logger.info("stopped")
+
+
+def _bound_url(runner: web.AppRunner) -> str:
+    host, port = runner.addresses[0][:2]
+    if ":" in host:
+        host = "[%s]" % host
+    return "http://%s:%d" % (host, port)
+
+
+def run_server(settings: Settings) -> None:
+    """``kalends serve``: migrate the database, then serve."""
+    migrate_database(settings.storage.url)
+    asyncio.run(serve(settings))

@@ -1,0 +1,161 @@
+"""Radicale's WSGI application with the hot paths Kalends answers from its indexes.
+
+- GET of a calendar streams the export from the database instead of building it in memory;
+- a free-busy REPORT is computed from the occurrence index instead of parsing every event;
+- a rejected PUT says why (Radicale answers a bare "Bad Request").
+
+Everything else, including every permission decision, stays Radicale's.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator
+from http import client
+from typing import Any
+
+import radicale
+from radicale import httputils, xmlutils
+from radicale.app.base import Access
+from radicale.app.get import propose_filename, requests_freebusy_view
+from radicale.app.report import freebusy_periods, render_freebusy
+from radicale.item import filter as radicale_filter
+
+from kalends.server.diagnose import explain_rejected_calendar
+from kalends.storage import Collection
+
+STREAM_KEY = "kalends.stream"
+Response = tuple[int, dict[str, str], str | bytes | None, str | None]
+
+
+def _buffer_body(environ: dict[str, Any]) -> bytes:
+    """Read the request body once and leave a fresh copy for the next reader."""
+    body: bytes = environ["wsgi.input"].read()
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+class KalendsApplication(radicale.Application):  # type: ignore[misc]
+    def _handle_request(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], Any]:
+        status, headers, answers = super()._handle_request(environ)
+        stream: Iterable[bytes] | None = environ.pop(STREAM_KEY, None)
+        if stream is not None:
+            answers = stream
+        return status, headers, answers
+
+    # -- GET of a whole calendar -------------------------------------------------------------
+
+    def do_GET(  # noqa: N802 (Radicale's handler name)
+        self, environ: dict[str, Any], base_prefix: str, path: str, user: str,
+        user_groups: set[str], request_info: dict[str, Any],
+    ) -> Response:
+        if not self._sharing._enabled and not requests_freebusy_view(environ):
+            streamed = self._stream_calendar(environ, path, user, user_groups)
+            if streamed is not None:
+                return streamed
+        response: Response = super().do_GET(
+            environ, base_prefix, path, user, user_groups, request_info
+        )
+        return response
+
+    def _stream_calendar(
+        self, environ: dict[str, Any], path: str, user: str, user_groups: set[str]
+    ) -> Response | None:
+        access = Access(self._rights, user, user_groups, path)
+        with self._storage.acquire_lock("r", user):
+            target = next(iter(self._storage.discover(path)), None)
+        if not isinstance(target, Collection) or target.tag != "VCALENDAR":
+            return None
+        if not access.check("r", target):
+            return None
+        headers = {
+            "Content-Type": xmlutils.MIMETYPES["VCALENDAR"],
+            "Last-Modified": target.last_modified,
+            "ETag": target.etag,
+            "Content-Disposition": self._content_disposition_attachment(propose_filename(target)),
+        }
+        encoding = self._encoding
+        environ[STREAM_KEY] = (chunk.encode(encoding) for chunk in target.stream_ics())
+        return client.OK, headers, None, None
+
+    # -- free-busy ---------------------------------------------------------------------------
+
+    def do_REPORT(  # noqa: N802
+        self, environ: dict[str, Any], base_prefix: str, path: str, user: str,
+        user_groups: set[str], request_info: dict[str, Any],
+    ) -> Response:
+        body = _buffer_body(environ)
+        if b"free-busy-query" in body and not self._sharing._enabled:
+            answer = self._free_busy(environ, path, user, user_groups, request_info)
+            environ["wsgi.input"] = io.BytesIO(body)
+            if answer is not None:
+                return answer
+        response: Response = super().do_REPORT(
+            environ, base_prefix, path, user, user_groups, request_info
+        )
+        return response
+
+    def _free_busy(
+        self, environ: dict[str, Any], path: str, user: str, user_groups: set[str],
+        request_info: dict[str, Any],
+    ) -> Response | None:
+        """Answer a free-busy-query on a calendar, or None to leave the request to Radicale."""
+        access = Access(self._rights, user, user_groups, path)
+        if not access.check("r") and not access.allows_freebusy():
+            return None
+        try:
+            query = self._read_xml_request_body(environ, request_info)
+        except RuntimeError:
+            return None
+        if query is None or query.tag != xmlutils.make_clark("C:free-busy-query"):
+            return None
+        with self._storage.acquire_lock("r", user):
+            target = next(iter(self._storage.discover(path)), None)
+        if not isinstance(target, Collection) or target.tag != "VCALENDAR":
+            return None
+        if not access.allows_freebusy(target):
+            return None
+        time_range = query.find(xmlutils.make_clark("C:time-range"))
+        if time_range is None:
+            return _bad_request("free-busy-query needs a C:time-range")
+        try:
+            text = self._free_busy_text(target, time_range)
+        except ValueError as error:
+            return _bad_request(str(error))
+        headers = {"Content-Type": "text/calendar; charset=%s" % self._encoding}
+        return client.OK, headers, text, None
+
+    def _free_busy_text(self, collection: Collection, time_range: ET.Element) -> str:
+        start, end = radicale_filter.parse_time_range(time_range)
+        limit = self.configuration.get("reporting", "max_freebusy_occurrence")
+        periods, unindexed = collection.busy_periods(
+            math.floor(start.timestamp()), math.ceil(end.timestamp()), limit
+        )
+        for item in unindexed:
+            periods.extend(freebusy_periods(item, start, end, limit))
+        text: str = render_freebusy(periods, start, end)
+        return text
+
+    # -- PUT ---------------------------------------------------------------------------------
+
+    def do_PUT(  # noqa: N802
+        self, environ: dict[str, Any], base_prefix: str, path: str, user: str,
+        user_groups: set[str], request_info: dict[str, Any],
+    ) -> Response:
+        body = _buffer_body(environ)
+        response: Response = super().do_PUT(
+            environ, base_prefix, path, user, user_groups, request_info
+        )
+        if response[0] != client.BAD_REQUEST:
+            return response
+        reason = explain_rejected_calendar(
+            body, path, self.configuration.get("server", "max_vevent_rrule_occurrence")
+        )
+        return _bad_request(reason)
+
+
+def _bad_request(reason: str) -> Response:
+    status, headers, _answer, _xml = httputils.BAD_REQUEST
+    return status, dict(headers), "Bad Request: %s\n" % reason, None
