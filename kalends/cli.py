@@ -1,0 +1,127 @@
+"""The ``kalends`` command: argument parsing and dispatch only."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from kalends import __version__
+from kalends.config import ConfigError, Settings, config_path_from, load_settings, mask_password
+from kalends.security.passwords import hash_password
+from kalends.security.prompt import PasswordInputError, read_new_password
+
+__all__ = ["main"]
+
+PROG = "kalends"
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class CommandError(Exception):
+    """An expected failure, reported on one line without a traceback."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    try:
+        try:
+            args = _parser().parse_args(argv)
+        except SystemExit as exc:  # --help, --version and usage errors
+            return _exit_status(exc)
+        handler: Handler = args.handler
+        return handler(args)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+    except (CommandError, OSError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    return EXIT_USAGE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Kalends CalDAV server.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--config", metavar="PATH", help=_CONFIG_HELP)
+    # Repeated on each command so that it also works after the command name; SUPPRESS keeps
+    # an absent sub-command option from hiding a global one.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=_CONFIG_HELP)
+    commands = parser.add_subparsers(metavar="COMMAND", required=True)
+    for name, handler, help_text in _COMMANDS:
+        command = commands.add_parser(name, parents=[common], help=help_text)
+        command.set_defaults(handler=handler)
+        if handler is _serve:
+            command.add_argument("--log-level", type=str.lower, choices=LOG_LEVELS, default="info")
+    return parser
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    settings = _load(args)
+    counts = f"{len(settings.users)} users, {len(settings.sources)} sources"
+    print(f"ok: {settings.path}: {counts}, {len(settings.views)} views")
+    return 0
+
+
+def _hash_password(_args: argparse.Namespace) -> int:
+    if sys.stdin is None:
+        raise CommandError("no standard input to read the password from")
+    try:
+        password = read_new_password(sys.stdin, getpass.getpass)
+    except PasswordInputError as exc:
+        raise CommandError(str(exc)) from None
+    print(hash_password(password))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT)
+    settings = _load(args)
+    from kalends.server.app import run_server
+
+    run_server(settings)
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    settings = _load(args)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from kalends.storage.engine import migrate_database
+
+    shown = mask_password(settings.storage.url)
+    try:
+        migrate_database(settings.storage.url)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise CommandError(f"cannot migrate {shown}: {reason}") from None
+    print(f"database is up to date: {shown}")
+    return 0
+
+
+def _load(args: argparse.Namespace) -> Settings:
+    return load_settings(config_path_from(getattr(args, "config", None), os.environ))
+
+
+def _exit_status(exc: SystemExit) -> int:
+    if exc.code is None or isinstance(exc.code, int):
+        return exc.code or 0
+    print(exc.code, file=sys.stderr)
+    return EXIT_USAGE
+
+
+_CONFIG_HELP = "configuration file (default: $KALENDS_CONFIG, else ./kalends.toml)"
+_COMMANDS: tuple[tuple[str, Handler, str], ...] = (
+    ("check-config", _check_config, "validate the configuration file"),
+    ("hash-password", _hash_password, "print the hash of a password for the configuration"),
+    ("serve", _serve, "run the CalDAV server"),
+    ("migrate", _migrate, "create or upgrade the database schema"),
+)
