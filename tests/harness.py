@@ -32,10 +32,8 @@ def postgres_admin_url() -> str:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as error:
-        reason = "PostgreSQL not reachable at %s: %s" % (
-            make_url(url).render_as_string(hide_password=True),
-            type(error).__name__,
-        )
+        where = make_url(url).render_as_string(hide_password=True)
+        reason = f"PostgreSQL not reachable at {where}: {type(error).__name__}"
         if os.environ.get("CI") == "true":
             pytest.fail(reason + " (required under CI=true)")
         pytest.skip(reason)
@@ -47,15 +45,15 @@ def postgres_admin_url() -> str:
 @contextmanager
 def fresh_postgres_database(admin_url: str) -> Iterator[str]:
     """A new, empty database for one test, dropped afterwards."""
-    name = "kalends_test_%s" % uuid.uuid4().hex[:12]
+    name = f"kalends_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text('CREATE DATABASE "%s"' % name))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
-            conn.execute(text('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
@@ -73,12 +71,12 @@ def write_config(
     auth_keys: dict[str, object] = {"failure_delay": 0.0}
     auth_keys.update(auth or {})
     lines = ["[server]"]
-    lines += ["%s = %s" % (key, _toml(value)) for key, value in server_keys.items()]
-    lines += ["", "[storage]", "url = %s" % _toml(database_url), "", "[auth]"]
-    lines += ["%s = %s" % (key, _toml(value)) for key, value in auth_keys.items()]
+    lines += [f"{key} = {_toml(value)}" for key, value in server_keys.items()]
+    lines += ["", "[storage]", f"url = {_toml(database_url)}", "", "[auth]"]
+    lines += [f"{key} = {_toml(value)}" for key, value in auth_keys.items()]
     for name, calendars in users.items():
-        lines += ["", "[users.%s]" % name, "password_hash = %s" % _toml(password_hash)]
-        lines += ["calendars = [%s]" % ", ".join(_toml(c) for c in calendars)]
+        lines += ["", f"[users.{name}]", f"password_hash = {_toml(password_hash)}"]
+        lines += ["calendars = [{}]".format(", ".join(_toml(c) for c in calendars))]
     path = directory / "kalends.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -86,7 +84,7 @@ def write_config(
 
 def _toml(value: object) -> str:
     if isinstance(value, str):
-        return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
+        return '"{}"'.format(value.replace("\\", "\\\\").replace('"', '\\"'))
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -126,7 +124,7 @@ class LiveServer:
         migrate_database(self.settings.storage.url)
         self._thread.start()
         if not self._ready.wait(30) or self._error is not None:
-            raise RuntimeError("server did not start: %r" % self._error)
+            raise RuntimeError(f"server did not start: {self._error!r}")
         return self
 
     def stop(self) -> None:

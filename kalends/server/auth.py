@@ -49,7 +49,7 @@ class LoginCache:
                 self._entries[user] = (self._digest(user, password), time.monotonic() + self._ttl)
 
 
-class UserAuth(radicale_auth.BaseAuth):  # type: ignore[misc]
+class UserAuth(radicale_auth.BaseAuth):
     """Radicale auth plugin over ``{user name: password hash}``."""
 
     def __init__(

@@ -12,12 +12,12 @@ from __future__ import annotations
 import io
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from http import client
 from typing import Any
 
-import radicale
-from radicale import httputils, xmlutils
+from radicale import httputils, types, xmlutils
+from radicale.app import Application
 from radicale.app.base import Access
 from radicale.app.get import propose_filename, requests_freebusy_view
 from radicale.app.report import freebusy_periods, render_freebusy
@@ -27,29 +27,40 @@ from kalends.server.diagnose import explain_rejected_calendar
 from kalends.storage import Collection
 
 STREAM_KEY = "kalends.stream"
-Response = tuple[int, dict[str, str], str | bytes | None, str | None]
+Response = types.WSGIResponse
 
 
-def _buffer_body(environ: dict[str, Any]) -> bytes:
+def _mutable(environ: types.WSGIEnviron) -> dict[str, Any]:
+    """The WSGI environ is a dict (PEP 3333) even where Radicale types it as a Mapping."""
+    assert isinstance(environ, dict)
+    return environ
+
+
+def _buffer_body(environ: types.WSGIEnviron) -> bytes:
     """Read the request body once and leave a fresh copy for the next reader."""
     body: bytes = environ["wsgi.input"].read()
-    environ["wsgi.input"] = io.BytesIO(body)
+    _mutable(environ)["wsgi.input"] = io.BytesIO(body)
     return body
 
 
-class KalendsApplication(radicale.Application):  # type: ignore[misc]
-    def _handle_request(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], Any]:
+class KalendsApplication(Application):
+    def _handle_request(self, environ: types.WSGIEnviron) -> tuple[str, list[tuple[str, str]], Any]:
         status, headers, answers = super()._handle_request(environ)
-        stream: Iterable[bytes] | None = environ.pop(STREAM_KEY, None)
+        stream: Iterable[bytes] | None = _mutable(environ).pop(STREAM_KEY, None)
         if stream is not None:
             answers = stream
         return status, headers, answers
 
     # -- GET of a whole calendar -------------------------------------------------------------
 
-    def do_GET(  # noqa: N802 (Radicale's handler name)
-        self, environ: dict[str, Any], base_prefix: str, path: str, user: str,
-        user_groups: set[str], request_info: dict[str, Any],
+    def do_GET(
+        self,
+        environ: types.WSGIEnviron,
+        base_prefix: str,
+        path: str,
+        user: str,
+        user_groups: set[str],
+        request_info: dict[str, Any],
     ) -> Response:
         if not self._sharing._enabled and not requests_freebusy_view(environ):
             streamed = self._stream_calendar(environ, path, user, user_groups)
@@ -61,7 +72,7 @@ class KalendsApplication(radicale.Application):  # type: ignore[misc]
         return response
 
     def _stream_calendar(
-        self, environ: dict[str, Any], path: str, user: str, user_groups: set[str]
+        self, environ: types.WSGIEnviron, path: str, user: str, user_groups: set[str]
     ) -> Response | None:
         access = Access(self._rights, user, user_groups, path)
         with self._storage.acquire_lock("r", user):
@@ -77,19 +88,24 @@ class KalendsApplication(radicale.Application):  # type: ignore[misc]
             "Content-Disposition": self._content_disposition_attachment(propose_filename(target)),
         }
         encoding = self._encoding
-        environ[STREAM_KEY] = (chunk.encode(encoding) for chunk in target.stream_ics())
+        _mutable(environ)[STREAM_KEY] = (chunk.encode(encoding) for chunk in target.stream_ics())
         return client.OK, headers, None, None
 
     # -- free-busy ---------------------------------------------------------------------------
 
-    def do_REPORT(  # noqa: N802
-        self, environ: dict[str, Any], base_prefix: str, path: str, user: str,
-        user_groups: set[str], request_info: dict[str, Any],
+    def do_REPORT(
+        self,
+        environ: types.WSGIEnviron,
+        base_prefix: str,
+        path: str,
+        user: str,
+        user_groups: set[str],
+        request_info: dict[str, Any],
     ) -> Response:
         body = _buffer_body(environ)
         if b"free-busy-query" in body and not self._sharing._enabled:
             answer = self._free_busy(environ, path, user, user_groups, request_info)
-            environ["wsgi.input"] = io.BytesIO(body)
+            _mutable(environ)["wsgi.input"] = io.BytesIO(body)
             if answer is not None:
                 return answer
         response: Response = super().do_REPORT(
@@ -98,7 +114,11 @@ class KalendsApplication(radicale.Application):  # type: ignore[misc]
         return response
 
     def _free_busy(
-        self, environ: dict[str, Any], path: str, user: str, user_groups: set[str],
+        self,
+        environ: types.WSGIEnviron,
+        path: str,
+        user: str,
+        user_groups: set[str],
         request_info: dict[str, Any],
     ) -> Response | None:
         """Answer a free-busy-query on a calendar, or None to leave the request to Radicale."""
@@ -124,7 +144,7 @@ class KalendsApplication(radicale.Application):  # type: ignore[misc]
             text = self._free_busy_text(target, time_range)
         except ValueError as error:
             return _bad_request(str(error))
-        headers = {"Content-Type": "text/calendar; charset=%s" % self._encoding}
+        headers = {"Content-Type": f"text/calendar; charset={self._encoding}"}
         return client.OK, headers, text, None
 
     def _free_busy_text(self, collection: Collection, time_range: ET.Element) -> str:
@@ -140,9 +160,14 @@ class KalendsApplication(radicale.Application):  # type: ignore[misc]
 
     # -- PUT ---------------------------------------------------------------------------------
 
-    def do_PUT(  # noqa: N802
-        self, environ: dict[str, Any], base_prefix: str, path: str, user: str,
-        user_groups: set[str], request_info: dict[str, Any],
+    def do_PUT(
+        self,
+        environ: types.WSGIEnviron,
+        base_prefix: str,
+        path: str,
+        user: str,
+        user_groups: set[str],
+        request_info: dict[str, Any],
     ) -> Response:
         body = _buffer_body(environ)
         response: Response = super().do_PUT(
@@ -158,4 +183,4 @@ class KalendsApplication(radicale.Application):  # type: ignore[misc]
 
 def _bad_request(reason: str) -> Response:
     status, headers, _answer, _xml = httputils.BAD_REQUEST
-    return status, dict(headers), "Bad Request: %s\n" % reason, None
+    return status, dict(headers), f"Bad Request: {reason}\n", None

@@ -36,7 +36,7 @@ def build_environ(request: web.Request, body: bytes) -> dict[str, Any]:
         "CONTENT_LENGTH": str(len(body)),
         "SERVER_NAME": host,
         "SERVER_PORT": port,
-        "SERVER_PROTOCOL": "HTTP/%d.%d" % request.version,
+        "SERVER_PROTOCOL": "HTTP/{}.{}".format(*request.version),
         "REMOTE_ADDR": peer,
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": request.scheme,
@@ -50,7 +50,7 @@ def build_environ(request: web.Request, body: bytes) -> dict[str, Any]:
         key = "HTTP_" + name.upper().replace("-", "_")
         if key in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
             continue
-        environ[key] = "%s,%s" % (environ[key], value) if key in environ else value
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
     return environ
 
 
@@ -98,8 +98,10 @@ async def serve_wsgi(
     for name, value in started.headers:
         response.headers.add(name, value)
     streamed = not isinstance(answer, list)
-    if streamed and request.method != "HEAD" and "gzip" in request.headers.get(
-        "Accept-Encoding", ""
+    if (
+        streamed
+        and request.method != "HEAD"
+        and "gzip" in request.headers.get("Accept-Encoding", "")
     ):
         response.enable_compression()
     await response.prepare(request)

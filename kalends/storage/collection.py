@@ -15,7 +15,7 @@ from sqlalchemy import Row, select, union_all, update
 
 from kalends.storage import export, query, writes
 from kalends.storage.models import collections, items, tombstones
-from kalends.storage.rows import FULL_COLUMNS, HEAD_COLUMNS, StoredItem, http_date
+from kalends.storage.rows import FULL_COLUMNS, HEAD_COLUMNS, AnyRow, StoredItem, http_date
 
 if TYPE_CHECKING:
     from kalends.storage.plugin import Storage
@@ -24,10 +24,10 @@ SYNC_TOKEN_PREFIX = "urn:kalends:sync:"
 _BATCH = 500
 
 
-class Collection(radicale_storage.BaseCollection):  # type: ignore[misc]
+class Collection(radicale_storage.BaseCollection):
     """One collection row; the snapshot read by ``discover`` answers etag and metadata."""
 
-    def __init__(self, storage: Storage, row: Row[Any]) -> None:
+    def __init__(self, storage: Storage, row: AnyRow) -> None:
         self._storage = storage
         self.id: int = row.id
         self._path: str = row.path
@@ -42,7 +42,7 @@ class Collection(radicale_storage.BaseCollection):  # type: ignore[misc]
 
     @property
     def etag(self) -> str:
-        return '"%s-%d"' % (self._uid, self._rev)
+        return f'"{self._uid}-{self._rev}"'
 
     @property
     def tag(self) -> str:
@@ -76,7 +76,7 @@ class Collection(radicale_storage.BaseCollection):  # type: ignore[misc]
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def _item(self, row: Row[Any]) -> StoredItem:
+    def _item(self, row: AnyRow) -> StoredItem:
         return StoredItem(self, row, lambda: self._load_text(row.id))
 
     def _load_text(self, item_id: int) -> str:
@@ -88,9 +88,7 @@ class Collection(radicale_storage.BaseCollection):  # type: ignore[misc]
         """Every item without its text (PROPFIND Depth 1 needs etags, not bodies)."""
         with self._storage.transactions.read() as conn:
             rows = conn.execute(
-                select(*HEAD_COLUMNS)
-                .where(items.c.collection_id == self.id)
-                .order_by(items.c.href)
+                select(*HEAD_COLUMNS).where(items.c.collection_id == self.id).order_by(items.c.href)
             ).all()
         return [self._item(row) for row in rows]
 
@@ -98,7 +96,7 @@ class Collection(radicale_storage.BaseCollection):  # type: ignore[misc]
         for texts in self._batches(FULL_COLUMNS):
             yield from (self._item(row) for row in texts)
 
-    def _batches(self, columns: Iterable[Any]) -> Iterator[list[Row[Any]]]:
+    def _batches(self, columns: Iterable[Any]) -> Iterator[list[AnyRow]]:
         """All items in href order, read in keyset batches so memory stays flat."""
         after = ""
         while True:
@@ -162,11 +160,13 @@ class Collection(radicale_storage.BaseCollection):  # type: ignore[misc]
                     collections.c.id == self.id
                 )
             ).one()
-            token = "%s%s:%d" % (SYNC_TOKEN_PREFIX, self._uid, rev)
+            token = f"{SYNC_TOKEN_PREFIX}{self._uid}:{rev}"
             if not old_token:
-                hrefs = conn.execute(
-                    select(items.c.href).where(items.c.collection_id == self.id)
-                ).scalars().all()
+                hrefs = (
+                    conn.execute(select(items.c.href).where(items.c.collection_id == self.id))
+                    .scalars()
+                    .all()
+                )
                 return token, hrefs
             old_rev = self._parse_token(old_token, rev, pruned_rev)
             changed = union_all(
@@ -183,19 +183,17 @@ class Collection(radicale_storage.BaseCollection):  # type: ignore[misc]
         return token, hrefs
 
     def _parse_token(self, token: str, rev: int, pruned_rev: int) -> int:
-        prefix = "%s%s:" % (SYNC_TOKEN_PREFIX, self._uid)
+        prefix = f"{SYNC_TOKEN_PREFIX}{self._uid}:"
         if not token.startswith(prefix) or not token[len(prefix) :].isdigit():
-            raise ValueError("Sync token not from this collection: %r" % token)
+            raise ValueError(f"Sync token not from this collection: {token!r}")
         old_rev = int(token[len(prefix) :])
         if old_rev > rev or old_rev < pruned_rev:
-            raise ValueError("Sync token expired or unknown: %r" % token)
+            raise ValueError(f"Sync token expired or unknown: {token!r}")
         return old_rev
 
     # -- writes --------------------------------------------------------------------------------
 
-    def upload(
-        self, href: str, item: radicale_item.Item
-    ) -> tuple[StoredItem, StoredItem | None]:
+    def upload(self, href: str, item: radicale_item.Item) -> tuple[StoredItem, StoredItem | None]:
         with self._storage.transactions.write(self.owner) as conn:
             old = writes.upsert_item(conn, self.id, href, item)
             row = conn.execute(
@@ -219,15 +217,21 @@ class Collection(radicale_storage.BaseCollection):  # type: ignore[misc]
             self._props.get("D:displayname"), self._props.get("C:calendar-description")
         )
         with self._storage.transactions.read() as conn:
-            zone_texts = conn.execute(
-                select(items.c.text).where(
-                    items.c.collection_id == self.id, items.c.text.contains("BEGIN:VTIMEZONE")
+            zone_texts = (
+                conn.execute(
+                    select(items.c.text).where(
+                        items.c.collection_id == self.id, items.c.text.contains("BEGIN:VTIMEZONE")
+                    )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
         texts = (row.text for batch in self._batches((items.c.href, items.c.text)) for row in batch)
         return export.stream_calendar(header, export.distinct_timezones(zone_texts), texts)
 
-    def serialize(self, vcf_to_ics: bool = False, ShareActions: dict[str, Any] | None = None) -> str:  # noqa: N803
+    def serialize(
+        self, vcf_to_ics: bool = False, ShareActions: dict[str, Any] | None = None
+    ) -> str:
         if self.tag == "VCALENDAR":
             return "".join(self.stream_ics())
         return str(super().serialize(vcf_to_ics, ShareActions or {}))

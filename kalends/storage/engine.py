@@ -80,4 +80,3 @@ def migrate_database(url: str) -> None:
             command.upgrade(config, "head")
     finally:
         engine.dispose()
-

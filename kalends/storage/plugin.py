@@ -8,7 +8,7 @@ import os
 import posixpath
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
@@ -20,10 +20,10 @@ from sqlalchemy import Connection, Engine, Row, delete, func, insert, literal, o
 
 from kalends.storage import writes
 from kalends.storage.base import Transactions
-from kalends.storage.engine import create_storage_engine, migrate_database
 from kalends.storage.collection import Collection
+from kalends.storage.engine import create_storage_engine, migrate_database
 from kalends.storage.models import collections, items
-from kalends.storage.rows import FULL_COLUMNS, StoredItem
+from kalends.storage.rows import FULL_COLUMNS, AnyRow, StoredItem
 
 PLUGIN_CONFIG_SCHEMA = {
     "storage": {"database_url": {"value": "", "help": "SQLAlchemy database URL", "type": str}}
@@ -51,7 +51,7 @@ def _like_prefix(path: str) -> str:
     return escaped + "/%"
 
 
-class Storage(radicale_storage.BaseStorage):  # type: ignore[misc]
+class Storage(radicale_storage.BaseStorage):
     """One instance per process, shared by every request thread."""
 
     _is_collision_free = True
@@ -70,8 +70,8 @@ class Storage(radicale_storage.BaseStorage):  # type: ignore[misc]
         configuration = configuration.copy(PLUGIN_CONFIG_SCHEMA)
         super().__init__(configuration)
         if engine is None:
-            url = configuration.get("storage", "database_url") or "sqlite:///%s" % os.path.join(
-                configuration.get("storage", "filesystem_folder"), "kalends.db"
+            url = configuration.get("storage", "database_url") or "sqlite:///{}".format(
+                os.path.join(configuration.get("storage", "filesystem_folder"), "kalends.db")
             )
             migrate_database(url)
             engine = create_storage_engine(url)
@@ -113,7 +113,7 @@ class Storage(radicale_storage.BaseStorage):  # type: ignore[misc]
         if depth != "0":
             yield from self._children(collection, child_context_manager)
 
-    def _item_at(self, conn: Connection, parent: Row[Any] | None, href: str) -> StoredItem | None:
+    def _item_at(self, conn: Connection, parent: AnyRow | None, href: str) -> StoredItem | None:
         if parent is None:
             return None
         row = conn.execute(
@@ -145,8 +145,8 @@ class Storage(radicale_storage.BaseStorage):  # type: ignore[misc]
         self,
         href: str,
         items: Iterable[radicale_item.Item] | None = None,
-        props: dict[str, str] | None = None,
-    ) -> tuple[Collection, dict[str, StoredItem], list[str]]:
+        props: Mapping[str, str] | None = None,
+    ) -> tuple[radicale_storage.BaseCollection, dict[str, radicale_item.Item], list[str]]:
         sane = pathutils.strip_path(href)
         with self.transactions.write(_owner(sane)) as conn:
             row = conn.execute(select(collections).where(collections.c.path == sane)).first()
@@ -158,7 +158,7 @@ class Storage(radicale_storage.BaseStorage):  # type: ignore[misc]
                     .where(collections.c.id == row.id)
                     .values(props=json.dumps(props, sort_keys=True), tag=props.get("tag", ""))
                 )
-            replaced: dict[str, StoredItem] = {}
+            replaced: dict[str, radicale_item.Item] = {}
             new_hrefs: list[str] = []
             if props:
                 collection = Collection(self, row)
@@ -168,7 +168,9 @@ class Storage(radicale_storage.BaseStorage):  # type: ignore[misc]
             row = conn.execute(select(collections).where(collections.c.id == row.id)).one()
         return Collection(self, row), replaced, new_hrefs
 
-    def _insert_collection(self, conn: Connection, path: str, props: dict[str, str]) -> Row[Any]:
+    def _insert_collection(
+        self, conn: Connection, path: str, props: Mapping[str, str]
+    ) -> AnyRow:
         return conn.execute(
             insert(collections)
             .values(
@@ -190,7 +192,7 @@ class Storage(radicale_storage.BaseStorage):  # type: ignore[misc]
         collection: Collection,
         new_items: list[radicale_item.Item],
         tag: str,
-    ) -> tuple[dict[str, StoredItem], list[str]]:
+    ) -> tuple[dict[str, radicale_item.Item], list[str]]:
         """Replace the content of a collection (PUT of a whole calendar) in one transaction."""
         old_rows = {
             row.href: row
@@ -204,7 +206,7 @@ class Storage(radicale_storage.BaseStorage):  # type: ignore[misc]
         if suffix is None:
             return {}, []
         taken: set[str] = set()
-        replaced: dict[str, StoredItem] = {}
+        replaced: dict[str, radicale_item.Item] = {}
         new_hrefs: list[str] = []
         for item in new_items:
             href = _free_href(item.uid, suffix, taken)
@@ -232,12 +234,13 @@ class Storage(radicale_storage.BaseStorage):  # type: ignore[misc]
     # -- moves and locking ---------------------------------------------------------------------
 
     def move(
-        self, item: radicale_item.Item, to_collection: Collection, to_href: str
+        self, item: radicale_item.Item, to_collection: radicale_storage.BaseCollection, to_href: str
     ) -> None:
         if not pathutils.is_safe_filesystem_path_component(to_href):
             raise pathutils.UnsafePathError(to_href)
         source = item.collection
-        assert isinstance(source, Collection) and item.href is not None
+        assert isinstance(source, Collection) and isinstance(to_collection, Collection)
+        assert item.href is not None
         with self.transactions.write(_owner(source.path)) as conn:
             writes.delete_item(conn, to_collection.id, to_href)
             writes.delete_item(conn, source.id, item.href)

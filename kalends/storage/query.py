@@ -122,5 +122,5 @@ def indexed_busy_periods(
         )
     ).all()
     if limit > 0 and len(rows) >= limit:
-        raise ValueError("FREEBUSY occurrences limit of %d hit" % limit)
+        raise ValueError(f"FREEBUSY occurrences limit of {limit} hit")
     return [(_utc(max(row.start, start)), _utc(min(row.end, end)), row.fbtype) for row in rows]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from email.utils import formatdate
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias, Unpack
 
 from radicale import item as radicale_item
 from sqlalchemy import Row
@@ -13,6 +13,8 @@ from kalends.storage.models import items
 
 if TYPE_CHECKING:
     from radicale.storage import BaseCollection
+
+AnyRow: TypeAlias = Row[Unpack[tuple[Any, ...]]]
 
 # Everything but the text: enough for PROPFIND, sync-collection hrefs and the pre-filter.
 HEAD_COLUMNS = (
@@ -33,7 +35,7 @@ def http_date(timestamp: float) -> str:
     return formatdate(timestamp, usegmt=True)
 
 
-class StoredItem(radicale_item.Item):  # type: ignore[misc]
+class StoredItem(radicale_item.Item):
     """An item read from the database: every cached attribute is filled, the text may come later.
 
     Radicale's ``Item`` insists on a text or a parsed tree up front; a PROPFIND over 10,000 items
@@ -43,7 +45,7 @@ class StoredItem(radicale_item.Item):  # type: ignore[misc]
     def __init__(
         self,
         collection: BaseCollection,
-        row: Row[Any],
+        row: AnyRow,
         load_text: Callable[[], str] | None = None,
     ) -> None:
         text: str | None = row.text if "text" in row._fields else None
@@ -66,7 +68,7 @@ class StoredItem(radicale_item.Item):  # type: ignore[misc]
     def serialize(self) -> str:
         if self._text is None:
             if self._load_text is None:
-                raise RuntimeError("item %r has no text" % self.href)
+                raise RuntimeError(f"item {self.href!r} has no text")
             self._text = self._load_text()
         text: str = self._text
         return text

@@ -79,7 +79,7 @@ def upsert_item(conn: Connection, collection_id: int, href: str, item: Any) -> A
                 )
             )
     except IntegrityError as error:
-        raise ValueError("UID %r is already used in this collection" % item.uid) from error
+        raise ValueError(f"UID {item.uid!r} is already used in this collection") from error
     if occurrence_rows:
         for row in occurrence_rows:
             row["item_id"] = item_id
@@ -109,11 +109,15 @@ def delete_item(conn: Connection, collection_id: int, href: str) -> bool:
 def _prune_tombstones(conn: Connection, collection_id: int, now: float) -> None:
     """Forget deletions older than the sync-token lifetime; older tokens become invalid."""
     cutoff = now - SYNC_TOKEN_MAX_AGE
-    newest_pruned = conn.execute(
-        delete(tombstones)
-        .where(tombstones.c.collection_id == collection_id, tombstones.c.deleted_at < cutoff)
-        .returning(tombstones.c.rev)
-    ).scalars().all()
+    newest_pruned = (
+        conn.execute(
+            delete(tombstones)
+            .where(tombstones.c.collection_id == collection_id, tombstones.c.deleted_at < cutoff)
+            .returning(tombstones.c.rev)
+        )
+        .scalars()
+        .all()
+    )
     if newest_pruned:
         conn.execute(
             update(collections)

@@ -66,11 +66,16 @@ def query_hrefs(server: LiveServer, path: str, start: str, end: str) -> set[str]
         "</C:filter></C:calendar-query>"
     )
     response = httpx.request(
-        "REPORT", server.url + path, content=body, headers={"Depth": "1"},
+        "REPORT",
+        server.url + path,
+        content=body,
+        headers={"Depth": "1"},
         auth=("alice", PASSWORD),
     )
     assert response.status_code == 207
-    return {part.split("</href>")[0].rsplit("/", 1)[-1] for part in response.text.split("<href>")[1:]}
+    return {
+        part.split("</href>")[0].rsplit("/", 1)[-1] for part in response.text.split("<href>")[1:]
+    }
 
 
 def test_discovery_finds_principal_home_and_calendars(client: caldav.DAVClient) -> None:
@@ -99,7 +104,10 @@ def test_time_range_queries_with_recurrence_and_overrides(
 ) -> None:
     calendar.save_event(WEEKLY_WITH_EXCEPTIONS)
     calendar.save_event(event("single", "20240110T120000Z", "20240110T130000Z"))
-    week = lambda day: (f"202401{day:02d}T000000Z", f"202401{day + 7:02d}T000000Z")  # noqa: E731
+
+    def week(day: int) -> tuple[str, str]:
+        return f"202401{day:02d}T000000Z", f"202401{day + 7:02d}T000000Z"
+
     assert query_hrefs(server, "/alice/work/", *week(1)) == {"weekly.ics"}
     # The 8th is excluded and the single event is the only hit of the second week.
     assert query_hrefs(server, "/alice/work/", "20240108T000000Z", "20240109T000000Z") == set()
@@ -121,8 +129,10 @@ def test_time_range_queries_with_recurrence_and_overrides(
 def test_client_search_expands_recurrences(calendar: caldav.Calendar) -> None:
     calendar.save_event(WEEKLY_WITH_EXCEPTIONS)
     found = calendar.search(
-        start=datetime(2024, 1, 1, tzinfo=UTC), end=datetime(2024, 1, 29, tzinfo=UTC),
-        event=True, expand=True,
+        start=datetime(2024, 1, 1, tzinfo=UTC),
+        end=datetime(2024, 1, 29, tzinfo=UTC),
+        event=True,
+        expand=True,
     )
     starts = sorted(e.icalendar_component["DTSTART"].dt.astimezone(UTC) for e in found)
     assert [s.day for s in starts] == [1, 17, 22]
@@ -131,7 +141,9 @@ def test_client_search_expands_recurrences(calendar: caldav.Calendar) -> None:
 def test_multiget_returns_found_and_missing(server: LiveServer, calendar: caldav.Calendar) -> None:
     for i in range(5):
         calendar.save_event(event(f"m{i}", "20240105T100000Z", "20240105T110000Z"))
-    hrefs = "".join(f"<D:href>/alice/work/{name}</D:href>" for name in ("m0.ics", "m3.ics", "gone.ics"))
+    hrefs = "".join(
+        f"<D:href>/alice/work/{name}</D:href>" for name in ("m0.ics", "m3.ics", "gone.ics")
+    )
     body = (
         '<?xml version="1.0"?><C:calendar-multiget xmlns:D="DAV:" '
         'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/><C:calendar-data/></D:prop>'
@@ -164,7 +176,9 @@ def test_sync_collection_deltas(calendar: caldav.Calendar) -> None:
     assert [str(o.url).rsplit("/", 1)[-1] for o in deleted] == ["s1.ics"]
 
 
-def test_unknown_sync_token_is_403_valid_sync_token(server: LiveServer, calendar: caldav.Calendar) -> None:
+def test_unknown_sync_token_is_403_valid_sync_token(
+    server: LiveServer, calendar: caldav.Calendar
+) -> None:
     body = (
         '<?xml version="1.0"?><D:sync-collection xmlns:D="DAV:">'
         "<D:sync-token>urn:kalends:sync:nope:1</D:sync-token><D:sync-level>1</D:sync-level>"
@@ -177,10 +191,14 @@ def test_unknown_sync_token_is_403_valid_sync_token(server: LiveServer, calendar
     assert "valid-sync-token" in response.text
 
 
-def test_move_between_calendars(server: LiveServer, client: caldav.DAVClient, calendar: caldav.Calendar) -> None:
+def test_move_between_calendars(
+    server: LiveServer, client: caldav.DAVClient, calendar: caldav.Calendar
+) -> None:
     calendar.save_event(event("mv", "20240105T100000Z", "20240105T110000Z"))
     response = httpx.request(
-        "MOVE", server.url + "/alice/work/mv.ics", auth=("alice", PASSWORD),
+        "MOVE",
+        server.url + "/alice/work/mv.ics",
+        auth=("alice", PASSWORD),
         headers={"Destination": server.url + "/alice/calendar/mv.ics"},
     )
     assert response.status_code == 201
@@ -210,7 +228,9 @@ def test_free_busy_from_the_index(calendar: caldav.Calendar) -> None:
     ]
 
 
-def test_get_whole_calendar_has_each_timezone_once(server: LiveServer, calendar: caldav.Calendar) -> None:
+def test_get_whole_calendar_has_each_timezone_once(
+    server: LiveServer, calendar: caldav.Calendar
+) -> None:
     calendar.save_event(WEEKLY_WITH_EXCEPTIONS)
     calendar.save_event(WEEKLY_WITH_EXCEPTIONS.replace("UID:weekly", "UID:other"))
     response = httpx.get(server.url + "/alice/work/", auth=("alice", PASSWORD))
@@ -223,14 +243,19 @@ def test_get_whole_calendar_has_each_timezone_once(server: LiveServer, calendar:
     assert text.endswith("END:VCALENDAR\r\n")
 
 
-def test_users_only_reach_their_own_collections(server: LiveServer, calendar: caldav.Calendar) -> None:
+def test_users_only_reach_their_own_collections(
+    server: LiveServer, calendar: caldav.Calendar
+) -> None:
     calendar.save_event(event("private", "20240105T100000Z", "20240105T110000Z"))
     for method in ("GET", "PROPFIND", "DELETE"):
-        response = httpx.request(method, server.url + "/alice/work/private.ics", auth=("bob", PASSWORD))
+        response = httpx.request(
+            method, server.url + "/alice/work/private.ics", auth=("bob", PASSWORD)
+        )
         assert response.status_code in (403, 404), method
         assert "private" not in response.text
     put = httpx.put(
-        server.url + "/alice/work/intruder.ics", auth=("bob", PASSWORD),
+        server.url + "/alice/work/intruder.ics",
+        auth=("bob", PASSWORD),
         content=event("intruder", "20240105T100000Z", "20240105T110000Z"),
         headers={"Content-Type": "text/calendar"},
     )
