@@ -168,9 +168,7 @@ class Storage(radicale_storage.BaseStorage):
             row = conn.execute(select(collections).where(collections.c.id == row.id)).one()
         return Collection(self, row), replaced, new_hrefs
 
-    def _insert_collection(
-        self, conn: Connection, path: str, props: Mapping[str, str]
-    ) -> AnyRow:
+    def _insert_collection(self, conn: Connection, path: str, props: Mapping[str, str]) -> AnyRow:
         return conn.execute(
             insert(collections)
             .values(
