@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, overload
 from radicale import item as radicale_item
 from radicale import storage as radicale_storage
 from radicale.item import filter as radicale_filter
-from sqlalchemy import Row, select, union_all, update
+from sqlalchemy import select, union_all, update
 
 from kalends.storage import export, query, writes
 from kalends.storage.models import collections, items, tombstones
@@ -161,13 +161,10 @@ class Collection(radicale_storage.BaseCollection):
                 )
             ).one()
             token = f"{SYNC_TOKEN_PREFIX}{self._uid}:{rev}"
-            if not old_token:
-                hrefs = (
-                    conn.execute(select(items.c.href).where(items.c.collection_id == self.id))
-                    .scalars()
-                    .all()
+            if not old_token:  # lazy: PROPFIND asks for the token and ignores the listing
+                return token, (
+                    row.href for batch in self._batches((items.c.href,)) for row in batch
                 )
-                return token, hrefs
             old_rev = self._parse_token(old_token, rev, pruned_rev)
             changed = union_all(
                 select(items.c.href).where(

@@ -16,7 +16,7 @@ from radicale import config as radicale_config
 from radicale import item as radicale_item
 from radicale import pathutils
 from radicale import storage as radicale_storage
-from sqlalchemy import Connection, Engine, Row, delete, func, insert, literal, or_, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, literal, or_, select, update
 
 from kalends.storage import writes
 from kalends.storage.base import Transactions

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from email.utils import formatdate
-from typing import TYPE_CHECKING, Any, TypeAlias, Unpack
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from radicale import item as radicale_item
 from sqlalchemy import Row
@@ -14,7 +14,7 @@ from kalends.storage.models import items
 if TYPE_CHECKING:
     from radicale.storage import BaseCollection
 
-AnyRow: TypeAlias = Row[Unpack[tuple[Any, ...]]]
+AnyRow: TypeAlias = Row[*tuple[Any, ...]]
 
 # Everything but the text: enough for PROPFIND, sync-collection hrefs and the pre-filter.
 HEAD_COLUMNS = (
