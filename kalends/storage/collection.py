@@ -66,6 +66,8 @@ class Collection(radicale_storage.BaseCollection):
     def set_meta(self, props: Mapping[str, str]) -> None:
         new_props = dict(props)
         with self._storage.transactions.write(self.owner) as conn:
+            if not self._path:  # PROPPATCH on "/": the root is stored from now on
+                self.id = self._storage.stored_root(conn).id
             conn.execute(
                 update(collections)
                 .where(collections.c.id == self.id)

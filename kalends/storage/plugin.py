@@ -35,7 +35,7 @@ _ROOT = {"id": 0, "path": "", "uid": "root", "rev": 0, "modified_at": 0.0, "prop
 
 
 class _RootRow:
-    """The root collection "/" always exists and is never stored."""
+    """The root collection "/" always exists; it is stored only once properties are set on it."""
 
     def __init__(self) -> None:
         for key, value in _ROOT.items():
@@ -88,7 +88,9 @@ class Storage(radicale_storage.BaseStorage):
     ) -> Iterator[Collection | StoredItem]:
         sane = pathutils.strip_path(path)
         if not sane:
-            root = Collection(self, _RootRow())  # type: ignore[arg-type]
+            with self.transactions.read() as conn:
+                stored = conn.execute(select(collections).where(collections.c.path == "")).first()
+            root = Collection(self, stored if stored is not None else _RootRow())  # type: ignore[arg-type]
             yield root
             if depth != "0":
                 yield from self._children(root, child_context_manager)
@@ -132,7 +134,7 @@ class Storage(radicale_storage.BaseStorage):
         with self.transactions.read() as conn:
             rows = conn.execute(
                 select(collections)
-                .where(collections.c.parent_path == collection.path)
+                .where(collections.c.parent_path == collection.path, collections.c.path != "")
                 .order_by(collections.c.path)
             ).all()
         for row in rows:
@@ -167,6 +169,11 @@ class Storage(radicale_storage.BaseStorage):
                 )
             row = conn.execute(select(collections).where(collections.c.id == row.id)).one()
         return Collection(self, row), replaced, new_hrefs
+
+    def stored_root(self, conn: Connection) -> AnyRow:
+        """The row of the root collection, inserted the first time properties are set on "/"."""
+        row = conn.execute(select(collections).where(collections.c.path == "")).first()
+        return row if row is not None else self._insert_collection(conn, "", {})
 
     def _insert_collection(self, conn: Connection, path: str, props: Mapping[str, str]) -> AnyRow:
         return conn.execute(
@@ -218,16 +225,17 @@ class Storage(radicale_storage.BaseStorage):
         return replaced, new_hrefs
 
     def delete_collection_tree(self, path: str) -> None:
-        """Delete a collection and every collection below it (items cascade)."""
-        with self.transactions.write(_owner(path)) as conn:
-            conn.execute(
-                delete(collections).where(
-                    or_(
-                        collections.c.path == path,
-                        collections.c.path.like(_like_prefix(path), escape="\\"),
-                    )
+        """Delete a collection and every collection below it (items cascade); "" deletes all."""
+        statement = delete(collections)
+        if path:
+            statement = statement.where(
+                or_(
+                    collections.c.path == path,
+                    collections.c.path.like(_like_prefix(path), escape="\\"),
                 )
             )
+        with self.transactions.write(_owner(path)) as conn:
+            conn.execute(statement)
 
     # -- moves and locking ---------------------------------------------------------------------
 

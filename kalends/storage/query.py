@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, and_, false, or_, select, true, union
-from sqlalchemy.sql.elements import ColumnElement
 
 from kalends.storage.models import SHORT_SPAN, items, occurrences
 from kalends.storage.occurrences import TIMESTAMP_MAX, TIMESTAMP_MIN
@@ -43,13 +42,6 @@ def _occurrence_items(collection_id: int, start: int, end: int) -> Select[Any]:
 
 def exact_event_rows(conn: Connection, collection_id: int, start: int, end: int) -> Sequence[Any]:
     """VEVENT items with an occurrence in [start, end), for items whose index covers the window."""
-    if start <= TIMESTAMP_MIN and end >= TIMESTAMP_MAX:
-        condition: ColumnElement[bool] = and_(
-            items.c.collection_id == collection_id, items.c.component == "VEVENT"
-        )
-        return conn.execute(
-            select(*FULL_COLUMNS).where(condition, items.c.indexed_until >= end)
-        ).all()
     ids = union(
         _occurrence_items(collection_id, start, end).where(occurrences.c.long == false()),
         _occurrence_items(collection_id, start, end).where(occurrences.c.long == true()),
@@ -93,6 +85,12 @@ def prefilter(
     conn: Connection, collection_id: int, tag: str | None, start: int, end: int, simple: bool
 ) -> Iterator[tuple[Any, bool]]:
     """(row, filters_matched) pairs for ``BaseCollection.get_filtered``."""
+    if simple and tag == "VEVENT" and start <= TIMESTAMP_MIN and end >= TIMESTAMP_MAX:
+        # No time-range (an expand REPORT drops it before asking): the component test is the
+        # whole filter, so every VEVENT matches exactly, however far its index reaches.
+        for row in enclosing_rows(conn, collection_id, tag, start, end):
+            yield row, True
+        return
     if simple and tag == "VEVENT":
         for row in exact_event_rows(conn, collection_id, start, end):
             yield row, True
