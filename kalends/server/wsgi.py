@@ -3,6 +3,9 @@
 The request body is read (and size-checked) on the event loop; the application runs in a bounded
 thread pool, as Radicale expects synchronous request threads; a streamed answer is pulled from the
 pool chunk by chunk, so a large export never sits in memory whole.
+
+Compression is done here rather than by Radicale: in the worker thread, at a fast level (a
+multistatus answer compresses about as well at level 1 as at 6, in less than half the time).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -18,7 +22,8 @@ from aiohttp import web
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-_NO_BODY_HEADERS = {"content-length", "transfer-encoding"}
+GZIP_LEVEL = 1
+GZIP_MIN_BYTES = 1024
 
 
 def build_environ(request: web.Request, body: bytes) -> dict[str, Any]:
@@ -48,7 +53,7 @@ def build_environ(request: web.Request, body: bytes) -> dict[str, Any]:
     }
     for name, value in request.headers.items():
         key = "HTTP_" + name.upper().replace("-", "_")
-        if key in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+        if key in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH", "HTTP_ACCEPT_ENCODING"):
             continue
         environ[key] = f"{environ[key]},{value}" if key in environ else value
     return environ
@@ -66,10 +71,29 @@ class _Started:
         self.headers = headers
 
 
-def _call(app: WSGIApp, environ: dict[str, Any]) -> tuple[_Started, Iterable[bytes]]:
+def accepts_gzip(request: web.Request) -> bool:
+    codings = request.headers.get("Accept-Encoding", "").lower().split(",")
+    return any(coding.split(";", 1)[0].strip() == "gzip" for coding in codings)
+
+
+def _gzip(started: _Started, body: bytes) -> bytes:
+    """Compress a complete answer and fix its headers (runs in the worker thread)."""
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    packed = compressor.compress(body) + compressor.flush()
+    headers = [(k, v) for k, v in started.headers if k.lower() != "content-length"]
+    started.headers = [*headers, ("Content-Encoding", "gzip"), ("Content-Length", str(len(packed)))]
+    return packed
+
+
+def _call(app: WSGIApp, environ: dict[str, Any], gzip: bool) -> tuple[_Started, Iterable[bytes]]:
     started = _Started()
     answer = app(environ, started)
-    return started, answer
+    if not isinstance(answer, list):
+        return started, answer
+    body = b"".join(answer)
+    if gzip and len(body) >= GZIP_MIN_BYTES:
+        return started, [_gzip(started, body)]
+    return started, [body]
 
 
 async def _write_stream(
@@ -93,17 +117,14 @@ async def serve_wsgi(
 ) -> web.StreamResponse:
     loop = asyncio.get_running_loop()
     environ = build_environ(request, body)
-    started, answer = await loop.run_in_executor(pool, _call, app, environ)
+    gzip = accepts_gzip(request) and request.method != "HEAD"
+    started, answer = await loop.run_in_executor(pool, _call, app, environ, gzip)
     response = web.StreamResponse(status=started.status)
     for name, value in started.headers:
         response.headers.add(name, value)
     streamed = not isinstance(answer, list)
-    if (
-        streamed
-        and request.method != "HEAD"
-        and "gzip" in request.headers.get("Accept-Encoding", "")
-    ):
-        response.enable_compression()
+    if streamed and gzip:
+        response.enable_compression(web.ContentCoding.gzip)
     await response.prepare(request)
     if streamed:
         await _write_stream(response, iter(answer), pool)

@@ -14,7 +14,7 @@ from radicale.item import filter as radicale_filter
 from sqlalchemy import select, union_all, update
 
 from kalends.storage import export, query, writes
-from kalends.storage.models import collections, items, tombstones
+from kalends.storage.models import UID_PRESENT, collections, items, tombstones
 from kalends.storage.rows import FULL_COLUMNS, HEAD_COLUMNS, AnyRow, StoredItem, http_date
 
 if TYPE_CHECKING:
@@ -131,7 +131,9 @@ class Collection(radicale_storage.BaseCollection):
     def has_uid(self, uid: str) -> bool:
         with self._storage.transactions.read() as conn:
             hit = conn.execute(
-                select(items.c.id).where(items.c.collection_id == self.id, items.c.uid == uid)
+                select(items.c.id).where(
+                    items.c.collection_id == self.id, items.c.uid == uid, UID_PRESENT
+                )
             ).first()
         return hit is not None
 

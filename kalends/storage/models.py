@@ -31,6 +31,10 @@ from sqlalchemy import (
 
 SHORT_SPAN = 7 * 24 * 3600
 
+# The condition of the partial unique index on UIDs. A query must state it literally (a bound
+# parameter proves nothing to the planner) for SQLite and PostgreSQL to use that index.
+UID_PRESENT = text("items.uid <> ''")
+
 metadata = MetaData()
 
 collections = Table(
@@ -76,7 +80,7 @@ items = Table(
         "uid",
         unique=True,
         sqlite_where=text("uid <> ''"),
-        postgresql_where=text("uid <> ''"),
+        postgresql_where=text("uid <> ''"),  # as UID_PRESENT
     ),
     Index("ix_items_rev", "collection_id", "rev"),
     Index("ix_items_range", "collection_id", "long", "tr_start"),

@@ -91,3 +91,23 @@ def test_user_auth_checks_hashes() -> None:
     assert auth._login("alice", "S3cret") == ""
     assert auth._login("mallory", "s3cret") == ""
     assert auth._login("alice", "s3cret") == "alice"  # now from the cache
+
+
+def test_large_answers_are_gzipped_for_clients_that_ask(tmp_path: Path, password_hash: str) -> None:
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'k.db'}", password_hash)
+    with live_server(config) as server:
+        propfind = {"Depth": "1", "Accept-Encoding": "gzip"}
+        packed = httpx.request("PROPFIND", server.url + "/alice/", headers=propfind, auth=_AUTH)
+        plain = httpx.request(
+            "PROPFIND",
+            server.url + "/alice/",
+            headers={"Depth": "1", "Accept-Encoding": "identity"},
+            auth=_AUTH,
+        )
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert "Content-Encoding" not in plain.headers
+    assert packed.text == plain.text  # httpx decodes the gzip body
+    assert int(packed.headers["Content-Length"]) < len(plain.content)
+
+
+_AUTH = ("alice", PASSWORD)
