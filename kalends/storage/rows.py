@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from email.utils import formatdate
+from email.utils import formatdate, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from radicale import item as radicale_item
@@ -53,7 +53,7 @@ class StoredItem(radicale_item.Item):
         self._collection_path = collection.path
         self.collection = collection
         self.href = row.href
-        self.last_modified = http_date(row.modified_at)
+        self._modified_at: float = row.modified_at
         self._text = row.text if "text" in row._fields else None
         self._vobject_item = None
         self._etag = row.etag
@@ -63,6 +63,15 @@ class StoredItem(radicale_item.Item):
         self._time_range = (row.tr_start, row.tr_end)
         self._load_text = load_text
         self.row_id: int = row.id
+
+    @property
+    def last_modified(self) -> str:
+        """Formatted on demand: most answers never show it."""
+        return http_date(self._modified_at)
+
+    @last_modified.setter
+    def last_modified(self, value: str) -> None:
+        self._modified_at = parsedate_to_datetime(value).timestamp()
 
     def serialize(self) -> str:
         if self._text is None:
