@@ -85,10 +85,23 @@ def _gzip(started: _Started, body: bytes) -> bytes:
     return packed
 
 
+def _gzip_stream(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Compress a streamed answer chunk by chunk (each ``next`` runs in the worker thread)."""
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    for chunk in chunks:
+        packed = compressor.compress(chunk)
+        if packed:
+            yield packed
+    yield compressor.flush()
+
+
 def _call(app: WSGIApp, environ: dict[str, Any], gzip: bool) -> tuple[_Started, Iterable[bytes]]:
     started = _Started()
     answer = app(environ, started)
     if not isinstance(answer, list):
+        if gzip:
+            started.headers = [*started.headers, ("Content-Encoding", "gzip")]
+            return started, _gzip_stream(answer)
         return started, answer
     body = b"".join(answer)
     if gzip and len(body) >= GZIP_MIN_BYTES:
@@ -123,8 +136,6 @@ async def serve_wsgi(
     for name, value in started.headers:
         response.headers.add(name, value)
     streamed = not isinstance(answer, list)
-    if streamed and gzip:
-        response.enable_compression(web.ContentCoding.gzip)
     await response.prepare(request)
     if streamed:
         await _write_stream(response, iter(answer), pool)

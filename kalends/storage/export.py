@@ -30,31 +30,36 @@ def calendar_header(displayname: str | None, description: str | None) -> tuple[s
 
 
 def split_item(text: str) -> tuple[list[tuple[str | None, str]], str]:
-    """The VTIMEZONE blocks (with their TZID) and the other components of one item."""
+    """The VTIMEZONE blocks (with their TZID) and the other components of one item.
+
+    Works on the text as stored (CRLF lines, as Radicale writes them): a line starting with
+    ``BEGIN:`` opens a component and a component never contains one of its own kind, so each
+    top-level component ends at the first ``END:<name>`` line after it.
+    """
     timezones: list[tuple[str | None, str]] = []
     components: list[str] = []
-    zone: list[str] = []
-    tzid: str | None = None
-    depth = 0
-    for line in text.split("\r\n"):
-        if line.startswith("BEGIN:"):
-            depth += 1
-            if depth == 2 and line == "BEGIN:VTIMEZONE":
-                zone = [line]
-                continue
-        if zone:
-            zone.append(line)
-            if depth == 2 and line.startswith("TZID:"):
-                tzid = line[5:]
-            elif depth == 2 and line.startswith("END:"):
-                timezones.append((tzid, "\r\n".join(zone) + "\r\n"))
-                zone, tzid = [], None
-        elif depth >= 2:
-            components.append(line)
-        if line.startswith("END:"):
-            depth -= 1
-    body = "\r\n".join(components) + "\r\n" if components else ""
-    return timezones, body
+    position = text.find("\r\nBEGIN:")
+    while position != -1:
+        start = position + 2
+        name_end = text.find("\r\n", start)
+        end_line = f"\r\nEND:{text[start + 6 : name_end]}\r\n"
+        stop = text.find(end_line, name_end)
+        if name_end == -1 or stop == -1:
+            raise ValueError("unbalanced component in stored item")
+        block = text[start : stop + len(end_line)]
+        if text.startswith("VTIMEZONE\r\n", start + 6):
+            timezones.append((_tzid(block), block))
+        else:
+            components.append(block)
+        position = text.find("\r\nBEGIN:", stop + len(end_line) - 2)
+    return timezones, "".join(components)
+
+
+def _tzid(block: str) -> str | None:
+    found = block.find("\r\nTZID:")
+    if found == -1:
+        return None
+    return block[found + 7 : block.find("\r\n", found + 7)]
 
 
 def distinct_timezones(texts: Iterable[str]) -> str:

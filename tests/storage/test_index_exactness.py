@@ -186,3 +186,24 @@ def test_transparent_and_cancelled_events_keep_their_free_busy_type() -> None:
 def test_zone_names_in_the_generator_exist() -> None:
     for zone in ZONES:
         ZoneInfo(zone)
+
+
+def test_streamed_export_equals_radicales_serialization(collection: Collection) -> None:
+    from radicale.storage import BaseCollection
+
+    with collection._storage.acquire_lock("w", "u"):
+        for href in [item.href for item in collection.list_items()]:
+            collection.delete(href)
+        for number, zone in enumerate(ZONES * 2):
+            start = datetime(2024, 3, 1 + number, 9)
+            text = (
+                "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\n"
+                f"UID:x{number}\r\nDTSTAMP:20240101T000000Z\r\nDTSTART{_format(start, zone)}\r\n"
+                "BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT5M\r\nEND:VALARM\r\n"
+                "END:VEVENT\r\nX-WR-TIMEZONE:Europe/Berlin\r\nEND:VCALENDAR\r\n"
+            )
+            collection.upload(f"x{number}.ics", _prepared(text, "u/c"))
+    exported = collection.serialize()
+    assert exported == BaseCollection.serialize(collection)
+    assert exported.count("BEGIN:VEVENT") == 8
+    assert exported.count("BEGIN:VTIMEZONE") >= 1
