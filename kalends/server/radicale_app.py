@@ -23,6 +23,7 @@ from radicale.app.get import propose_filename, requests_freebusy_view
 from radicale.app.report import freebusy_periods, render_freebusy
 from radicale.item import filter as radicale_filter
 
+from kalends.server import propfind
 from kalends.server.diagnose import explain_rejected_calendar
 from kalends.storage import Collection
 
@@ -90,6 +91,74 @@ class KalendsApplication(Application):
         encoding = self._encoding
         _mutable(environ)[STREAM_KEY] = (chunk.encode(encoding) for chunk in target.stream_ics())
         return client.OK, headers, None, None
+
+    # -- PROPFIND Depth 1 ----------------------------------------------------------------------
+
+    def do_PROPFIND(
+        self,
+        environ: types.WSGIEnviron,
+        base_prefix: str,
+        path: str,
+        user: str,
+        user_groups: set[str],
+        request_info: dict[str, Any],
+    ) -> Response:
+        body = _buffer_body(environ)
+        if environ.get("HTTP_DEPTH") == "1" and self._owner_rights_only():
+            listed = self._list_calendar(
+                environ, base_prefix, path, user, user_groups, request_info
+            )
+            _mutable(environ)["wsgi.input"] = io.BytesIO(body)
+            if listed is not None:
+                return listed
+        response: Response = super().do_PROPFIND(
+            environ, base_prefix, path, user, user_groups, request_info
+        )
+        return response
+
+    def _owner_rights_only(self) -> bool:
+        """Item rights equal their calendar's only under owner_only rights without sharing."""
+        rights_type = self.configuration.get("rights", "type")
+        return rights_type == "owner_only" and not self._sharing._enabled
+
+    def _list_calendar(
+        self,
+        environ: types.WSGIEnviron,
+        base_prefix: str,
+        path: str,
+        user: str,
+        user_groups: set[str],
+        request_info: dict[str, Any],
+    ) -> Response | None:
+        """Radicale's answer for the calendar itself (Depth 0) plus our item responses."""
+        try:
+            props = propfind.requested_item_props(
+                self._read_xml_request_body(environ, request_info)
+            )
+        except RuntimeError:
+            return None
+        if props is None:
+            return None
+        access = Access(self._rights, user, user_groups, path)
+        with self._storage.acquire_lock("r", user):
+            target = next(iter(self._storage.discover(path)), None)
+        if not isinstance(target, Collection) or target.tag != "VCALENDAR":
+            return None
+        if not access.check("r", target):
+            return None
+        environ["wsgi.input"].seek(0)
+        own = super().do_PROPFIND(
+            {**environ, "HTTP_DEPTH": "0"}, base_prefix, path, user, user_groups, request_info
+        )
+        status, headers, answer, xml_request = own
+        closing = b"</multistatus>"
+        if status != client.MULTI_STATUS or not isinstance(answer, bytes):
+            return None
+        if not answer.rstrip().endswith(closing) or b'<multistatus xmlns="DAV:"' not in answer:
+            return None
+        items = propfind.item_responses(target, props, base_prefix, self._encoding)
+        cut = answer.rstrip().rfind(closing)
+        return status, headers, answer[:cut] + items.encode(self._encoding) + closing, xml_request
 
     # -- free-busy ---------------------------------------------------------------------------
 
