@@ -17,16 +17,26 @@ from aiohttp import web
 from sqlalchemy import Engine, text
 
 from kalends.config import Settings
+from kalends.server.guards import (
+    DAV_ERROR_TYPE,
+    Refusal,
+    check_depth,
+    check_method,
+    check_put_type,
+    check_target_names,
+    guarded,
+    supported_methods,
+)
 from kalends.server.provision import provision_calendars
 from kalends.server.radicale_app import KalendsApplication
 from kalends.server.radicale_config import build_radicale_configuration
-from kalends.server.wsgi import serve_wsgi
+from kalends.server.timezones import install_per_thread_zones
+from kalends.server.wsgi import WSGIApp, serve_wsgi
 from kalends.storage import Storage
 from kalends.storage.engine import create_storage_engine, migrate_database
 
 logger = logging.getLogger(__name__)
 
-CALENDAR_TYPES = frozenset({"text/calendar", "text/vcard", "text/x-vcard"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -36,10 +46,12 @@ class Runtime:
     engine: Engine
     pool: ThreadPoolExecutor
     dav: KalendsApplication
+    wsgi: WSGIApp  # ``dav`` behind the body checks, with per-request time zones
 
     @property
     def storage(self) -> Storage:
-        storage: Storage = self.dav._storage
+        storage = self.dav._storage
+        assert isinstance(storage, Storage)  # the plugin build_radicale_configuration installs
         return storage
 
 
@@ -50,22 +62,35 @@ def _plain(status: int, message: str) -> web.Response:
     return web.Response(status=status, text=message + "\n")
 
 
+def _refuse(refusal: Refusal) -> web.Response:
+    content_type = DAV_ERROR_TYPE if refusal.dav_error else "text/plain; charset=utf-8"
+    headers = {"Content-Type": content_type, **refusal.headers}
+    return web.Response(status=refusal.status, text=refusal.body(), headers=headers)
+
+
+def _header_checks(request: web.Request, runtime: Runtime) -> Refusal | None:
+    method = request.method
+    return (
+        check_method(method, supported_methods(runtime.dav))
+        or check_depth(method, request.headers.get("Depth"))
+        or check_target_names(method, request.path, request.headers.get("Destination"))
+        or (check_put_type(request.headers.get("Content-Type", "")) if method == "PUT" else None)
+    )
+
+
 async def dav(request: web.Request) -> web.StreamResponse:
     runtime = request.app[RUNTIME]
     limit = runtime.settings.server.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
-        return _plain(413, "Request body too large: the limit is %d bytes" % limit)
-    if request.method == "PUT":
-        content_type = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
-        if content_type not in CALENDAR_TYPES:
-            return _plain(
-                415, "Unsupported Content-Type %r: send text/calendar" % (content_type or "(none)")
-            )
+        return _plain(413, f"Request body too large: the limit is {limit} bytes")
+    refusal = _header_checks(request, runtime)
+    if refusal is not None:
+        return _refuse(refusal)
     try:
         body = await request.read()
     except web.HTTPRequestEntityTooLarge:
-        return _plain(413, "Request body too large: the limit is %d bytes" % limit)
-    return await serve_wsgi(runtime.dav, runtime.pool, request, body)
+        return _plain(413, f"Request body too large: the limit is {limit} bytes")
+    return await serve_wsgi(runtime.wsgi, runtime.pool, request, body)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -103,7 +128,8 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         client_max_size=settings.server.max_body_bytes, middlewares=[no_tracebacks]
     )
-    app[RUNTIME] = Runtime(settings, engine, pool, dav_app)
+    zones = install_per_thread_zones()
+    app[RUNTIME] = Runtime(settings, engine, pool, dav_app, guarded(dav_app, zones.reset))
     app.router.add_get("/.kalends/health", health)
     app.router.add_route("*", "/{tail:.*}", dav)
 
@@ -150,8 +176,8 @@ async def serve(
 def _bound_url(runner: web.AppRunner) -> str:
     host, port = runner.addresses[0][:2]
     if ":" in host:
-        host = "[%s]" % host
-    return "http://%s:%d" % (host, port)
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def run_server(settings: Settings) -> None:

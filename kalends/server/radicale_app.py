@@ -24,7 +24,8 @@ from radicale.app.report import freebusy_periods, render_freebusy
 from radicale.item import filter as radicale_filter
 
 from kalends.server import propfind
-from kalends.server.diagnose import explain_rejected_calendar
+from kalends.server.diagnose import explain_rejected_calendar, refuse_recurrence_bombs
+from kalends.server.rights import OwnerOnlyRights
 from kalends.storage import Collection
 
 STREAM_KEY = "kalends.stream"
@@ -118,8 +119,7 @@ class KalendsApplication(Application):
 
     def _owner_rights_only(self) -> bool:
         """Item rights equal their calendar's only under owner_only rights without sharing."""
-        rights_type = self.configuration.get("rights", "type")
-        return rights_type == "owner_only" and not self._sharing._enabled
+        return isinstance(self._rights, OwnerOnlyRights) and not self._sharing._enabled
 
     def _list_calendar(
         self,
@@ -239,15 +239,31 @@ class KalendsApplication(Application):
         request_info: dict[str, Any],
     ) -> Response:
         body = _buffer_body(environ)
+        if Access(self._rights, user, user_groups, path).check("w"):
+            bomb = refuse_recurrence_bombs(body, path)
+            if bomb is not None:
+                return _bad_request(bomb)
         response: Response = super().do_PUT(
             environ, base_prefix, path, user, user_groups, request_info
         )
+        if response[0] == client.PRECONDITION_FAILED and len(body) > self._max_resource_size:
+            return _too_large(self._max_resource_size)  # Radicale's 412 for an oversized object
         if response[0] != client.BAD_REQUEST:
             return response
         reason = explain_rejected_calendar(
             body, path, self.configuration.get("server", "max_vevent_rrule_occurrence")
         )
         return _bad_request(reason)
+
+
+def _too_large(limit: int) -> Response:
+    text = f"Calendar object too large: the limit is {limit} bytes\n"
+    return (
+        client.REQUEST_ENTITY_TOO_LARGE,
+        {"Content-Type": "text/plain; charset=utf-8"},
+        text,
+        None,
+    )
 
 
 def _bad_request(reason: str) -> Response:

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from kalends.config import Settings
 from kalends.server.auth import UserAuth
+from kalends.server.rights import OwnerOnlyRights
 from kalends.storage import Storage
 
 
@@ -31,7 +32,7 @@ def build_radicale_configuration(settings: Settings, engine: Engine) -> Any:
                 "max_resource_size": str(settings.server.max_body_bytes * 8 // 10),
             },
             "auth": {"type": auth_factory, "delay": str(settings.auth.failure_delay)},
-            "rights": {"type": "owner_only"},
+            "rights": {"type": OwnerOnlyRights},
             "storage": {"type": storage_factory},
             "web": {"type": "none"},
         },

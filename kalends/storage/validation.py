@@ -95,6 +95,19 @@ def _check_month_days(name: str, parts: dict[str, str]) -> None:
     )
 
 
+def _check_hourly_positions(name: str, parts: dict[str, str]) -> None:
+    """An HOURLY set holds one instant per BYMINUTE x BYSECOND value: BYSETPOS past it never
+    occurs, and walking such a rule to year 9999 takes minutes (too many hours to probe)."""
+    if parts.get("FREQ") != "HOURLY" or "BYSETPOS" not in parts:
+        return
+    size = len(_numbers(parts.get("BYMINUTE", "0"))) * len(_numbers(parts.get("BYSECOND", "0")))
+    if all(abs(position) > size for position in _numbers(parts["BYSETPOS"])):
+        raise ValueError(
+            f"{name} RRULE never occurs: BYSETPOS={parts['BYSETPOS']} but each hour holds"
+            f" {size} instant(s)"
+        )
+
+
 def _occurs(rule: str, start: date) -> bool:
     """Whether ``rule`` without COUNT or UNTIL produces any occurrence (at most 800 years)."""
     first = _as_datetime(start).replace(tzinfo=None)
@@ -109,6 +122,7 @@ def _check_rule(name: str, rule: str, start: date | None) -> None:
     if frequency in SUB_HOURLY:
         raise ValueError(f"{name} RRULE FREQ={frequency} is not supported: at most hourly")
     _check_month_days(name, parts)
+    _check_hourly_positions(name, parts)
     if frequency in PROBED and start is not None and not _occurs(rule, start):
         raise ValueError(f"{name} RRULE never produces an occurrence")
 
