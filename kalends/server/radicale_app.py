@@ -64,7 +64,8 @@ class KalendsApplication(Application):
         user_groups: set[str],
         request_info: dict[str, Any],
     ) -> Response:
-        if not self._sharing._enabled and not requests_freebusy_view(environ):
+        streamable = path.endswith("/") and not requests_freebusy_view(environ)
+        if streamable and not self._sharing._enabled:
             streamed = self._stream_calendar(environ, path, user, user_groups)
             if streamed is not None:
                 return streamed

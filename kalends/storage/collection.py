@@ -98,14 +98,17 @@ class Collection(radicale_storage.BaseCollection):
         for texts in self._batches(FULL_COLUMNS):
             yield from (self._item(row) for row in texts)
 
-    def _batches(self, columns: Iterable[Any]) -> Iterator[list[AnyRow]]:
-        """All items in href order, read in keyset batches so memory stays flat."""
+    def _batches(self, columns: Iterable[Any], *where: Any) -> Iterator[list[AnyRow]]:
+        """All items (meeting ``where``) in href order, in keyset batches: memory stays flat.
+
+        ``columns`` must include ``items.c.href`` (the key of the next batch).
+        """
         after = ""
         while True:
             with self._storage.transactions.read() as conn:
                 rows = conn.execute(
                     select(*columns)
-                    .where(items.c.collection_id == self.id, items.c.href > after)
+                    .where(items.c.collection_id == self.id, items.c.href > after, *where)
                     .order_by(items.c.href)
                     .limit(_BATCH)
                 ).all()
@@ -217,17 +220,10 @@ class Collection(radicale_storage.BaseCollection):
         header = export.calendar_header(
             self._props.get("D:displayname"), self._props.get("C:calendar-description")
         )
-        with self._storage.transactions.read() as conn:
-            zone_texts = (
-                conn.execute(
-                    select(items.c.text).where(
-                        items.c.collection_id == self.id, items.c.text.contains("BEGIN:VTIMEZONE")
-                    )
-                )
-                .scalars()
-                .all()
-            )
-        texts = (row.text for batch in self._batches((items.c.href, items.c.text)) for row in batch)
+        with_zone = items.c.text.contains("BEGIN:VTIMEZONE")
+        columns = (items.c.href, items.c.text)
+        zone_texts = (row.text for rows in self._batches(columns, with_zone) for row in rows)
+        texts = (row.text for rows in self._batches(columns) for row in rows)
         return export.stream_calendar(header, export.distinct_timezones(zone_texts), texts)
 
     def serialize(
