@@ -83,7 +83,12 @@ def _hash_password(_args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT)
+    level = logging.getLevelName(args.log_level.upper())
+    logging.basicConfig(level=level, format=LOG_FORMAT)
+    # Radicale narrates every request at INFO (the access log already records them) and Alembic
+    # its plugins: their details are kept for --log-level debug.
+    for chatty in ("radicale", "alembic"):
+        logging.getLogger(chatty).setLevel(level if level <= logging.DEBUG else logging.WARNING)
     settings = _load(args)
     from kalends.server.app import run_server
 

@@ -8,6 +8,7 @@ run first: they are cheap, and some of Radicale's (expanding a recurrence) are n
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import Any
 
 from radicale import item as radicale_item
@@ -16,6 +17,7 @@ from radicale import pathutils
 from kalends.storage.validation import check_calendar_object
 
 _MAX_REASON = 300
+_TIME_ZONES = re.compile(rb"BEGIN:VTIMEZONE.*?END:VTIMEZONE", re.DOTALL)
 
 
 def _clean(message: str) -> str:
@@ -68,8 +70,8 @@ def refuse_recurrence_bombs(body: bytes, path: str) -> str | None:
     never occurs is walked to the year 9999 (seconds to minutes). Only bodies with an RRULE pay
     this second parse; anything that does not parse is left to Radicale's own error path.
     """
-    if b"RRULE" not in body.upper():
-        return None
+    if b"RRULE" not in _TIME_ZONES.sub(b"", body.upper()):
+        return None  # the rules of a VTIMEZONE are not recurrences of an event
     try:
         components = radicale_item.read_components(body.decode("utf-8"))
     except Exception:
