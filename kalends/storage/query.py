@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, false, or_, select, true, union
+from sqlalchemy import Connection, Table, and_, false, select, true, union, union_all
 
 from kalends.storage.models import SHORT_SPAN, items, occurrences
 from kalends.storage.occurrences import TIMESTAMP_MAX, TIMESTAMP_MIN
@@ -21,30 +21,36 @@ from kalends.storage.rows import FULL_COLUMNS
 FreeBusyPeriod = tuple[datetime, datetime, str]
 
 
-def _overlapping(start_col: Any, end_col: Any, long_col: Any, start: int, end: int) -> Any:
-    """Rows whose interval meets [start, end): a bounded scan for short rows, few long ones."""
+def _overlapping(table: Table, start: int, end: int) -> tuple[Any, Any]:
+    """Conditions for rows of ``table`` whose interval meets [start, end), one per class.
+
+    Short rows (at most SHORT_SPAN long) are a range scan bounded on both sides of their start;
+    long rows are few. Each condition goes in a query of its own: SQLite plans an OR of the two
+    as a scan from the first row.
+    """
+    start_col, end_col, long_col = _interval_columns(table)
     short = and_(
-        long_col == false(),
-        start_col >= start - SHORT_SPAN,
-        start_col < end,
-        end_col > start,
+        long_col == false(), start_col >= start - SHORT_SPAN, start_col < end, end_col > start
     )
     long = and_(long_col == true(), start_col < end, end_col > start)
-    return or_(short, long)
+    return short, long
 
 
-def _occurrence_items(collection_id: int, start: int, end: int) -> Select[Any]:
-    return select(occurrences.c.item_id).where(
-        occurrences.c.collection_id == collection_id,
-        _overlapping(occurrences.c.start, occurrences.c.end, occurrences.c.long, start, end),
-    )
+def _interval_columns(table: Table) -> tuple[Any, Any, Any]:
+    if table is items:
+        return items.c.tr_start, items.c.tr_end, items.c.long
+    return occurrences.c.start, occurrences.c.end, occurrences.c.long
 
 
 def exact_event_rows(conn: Connection, collection_id: int, start: int, end: int) -> Sequence[Any]:
     """VEVENT items with an occurrence in [start, end), for items whose index covers the window."""
     ids = union(
-        _occurrence_items(collection_id, start, end).where(occurrences.c.long == false()),
-        _occurrence_items(collection_id, start, end).where(occurrences.c.long == true()),
+        *(
+            select(occurrences.c.item_id).where(
+                occurrences.c.collection_id == collection_id, condition
+            )
+            for condition in _overlapping(occurrences, start, end)
+        )
     ).subquery()
     return conn.execute(
         select(*FULL_COLUMNS).where(
@@ -72,13 +78,12 @@ def enclosing_rows(
     conn: Connection, collection_id: int, tag: str | None, start: int, end: int
 ) -> Sequence[Any]:
     """Radicale's default pre-filter: items whose enclosing time range meets the window."""
-    condition = and_(
-        items.c.collection_id == collection_id,
-        _overlapping(items.c.tr_start, items.c.tr_end, items.c.long, start, end),
+    tagged = [] if tag is None else [items.c.component == tag]
+    selects = (
+        select(*FULL_COLUMNS).where(items.c.collection_id == collection_id, condition, *tagged)
+        for condition in _overlapping(items, start, end)
     )
-    if tag is not None:
-        condition = and_(condition, items.c.component == tag)
-    return conn.execute(select(*FULL_COLUMNS).where(condition)).all()
+    return conn.execute(union_all(*selects)).all()
 
 
 def prefilter(
@@ -109,16 +114,18 @@ def indexed_busy_periods(
     conn: Connection, collection_id: int, start: int, end: int, limit: int
 ) -> list[FreeBusyPeriod]:
     """Busy periods of every fully indexed event, clipped to the window, without parsing."""
-    rows = conn.execute(
+    selects = (
         select(occurrences.c.start, occurrences.c.end, occurrences.c.fbtype)
         .join(items, items.c.id == occurrences.c.item_id)
         .where(
             occurrences.c.collection_id == collection_id,
-            _overlapping(occurrences.c.start, occurrences.c.end, occurrences.c.long, start, end),
+            condition,
             items.c.indexed_until >= end,
             occurrences.c.fbtype.is_not(None),
         )
-    ).all()
+        for condition in _overlapping(occurrences, start, end)
+    )
+    rows = conn.execute(union_all(*selects)).all()
     if limit > 0 and len(rows) >= limit:
         raise ValueError(f"FREEBUSY occurrences limit of {limit} hit")
     return [(_utc(max(row.start, start)), _utc(min(row.end, end)), row.fbtype) for row in rows]
