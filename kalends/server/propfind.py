@@ -1,77 +1,89 @@
-"""PROPFIND Depth 1 on a calendar, for the properties sync clients list items with.
+"""Listing a calendar: PROPFIND Depth 1 and sync-collection, for the properties clients list with.
 
-Radicale builds an ElementTree per item and re-checks rights and paths for each: about 60 us an
-item, most of a PROPFIND over 10,000 events. For the handful of item properties clients ask for
-when they list a calendar, the item responses are written here directly, in Radicale's format,
-from the index columns; any other property leaves the request to Radicale.
+Radicale builds an ElementTree per item, re-checks rights and paths for each, and for
+sync-collection reads every item's text: about 60 us and a few kB an item, most of a listing of
+10,000 events. For the handful of item properties sync clients ask for when they list a calendar,
+the responses are written here directly, in Radicale's format, from the index columns (no item
+text, no per-item objects); any other property leaves the request to Radicale.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from email.utils import formatdate
+from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from radicale import xmlutils
 
 from kalends.storage import Collection
-from kalends.storage.rows import StoredItem
 
 _DAV = "{DAV:}"
+XML_HEAD = "<?xml version='1.0' encoding='utf-8'?>\n"
+Row = Any  # href, etag, name, component, modified_at
 
 
-def _etag(item: StoredItem, _encoding: str) -> str:
-    return f"<getetag>{escape(item.etag)}</getetag>"
+def _content_type(row: Row, encoding: str) -> str:
+    """As Radicale's ``xmlutils.get_content_type``, from the row instead of an Item."""
+    value = f"{xmlutils.OBJECT_MIMETYPES[row.name]};charset={encoding}"
+    if row.component:
+        value += f";component={row.component}"
+    return f"<getcontenttype>{escape(value)}</getcontenttype>"
 
 
-def _content_type(item: StoredItem, encoding: str) -> str:
-    return f"<getcontenttype>{escape(xmlutils.get_content_type(item, encoding))}</getcontenttype>"
-
-
-def _resource_type(_item: StoredItem, _encoding: str) -> str:
-    return "<resourcetype />"
-
-
-def _last_modified(item: StoredItem, _encoding: str) -> str:
-    return f"<getlastmodified>{escape(item.last_modified)}</getlastmodified>"
-
-
-_ITEM_PROPS: dict[str, Callable[[StoredItem, str], str]] = {
-    "getetag": _etag,
+_ITEM_PROPS: dict[str, Callable[[Row, str], str]] = {
+    "getetag": lambda row, _encoding: f"<getetag>{escape(row.etag)}</getetag>",
     "getcontenttype": _content_type,
-    "resourcetype": _resource_type,
-    "getlastmodified": _last_modified,
+    "resourcetype": lambda _row, _encoding: "<resourcetype />",
+    "getlastmodified": lambda row, _encoding: (
+        f"<getlastmodified>{formatdate(row.modified_at, usegmt=True)}</getlastmodified>"
+    ),
 }
 
 
-def requested_item_props(request: ET.Element | None) -> list[str] | None:
+def requested_item_props(request: ET.Element | None, root: str = "propfind") -> list[str] | None:
     """The requested property names if this module can answer all of them for items, else None."""
-    if request is None or request.tag != _DAV + "propfind":
+    if request is None or request.tag != _DAV + root:
         return None
-    children = list(request)
-    if len(children) != 1 or children[0].tag != _DAV + "prop":
-        return None  # allprop, propname, include: Radicale's
+    prop = request.find(_DAV + "prop")
+    others = [child for child in request if child.tag not in (_DAV + "prop", _DAV + "sync-token")]
+    if prop is None or any(child.tag != _DAV + "sync-level" for child in others):
+        return None  # allprop, propname, include, limit: Radicale's
     names = []
-    for prop in children[0]:
-        if not prop.tag.startswith(_DAV) or prop.tag[len(_DAV) :] not in _ITEM_PROPS:
+    for child in prop:
+        if not child.tag.startswith(_DAV) or child.tag[len(_DAV) :] not in _ITEM_PROPS:
             return None
-        names.append(prop.tag[len(_DAV) :])
+        names.append(child.tag[len(_DAV) :])
     return names or None
 
 
 def item_responses(
-    collection: Collection, props: Sequence[str], base_prefix: str, encoding: str
+    collection: Collection,
+    rows: Iterable[Row],
+    props: Sequence[str],
+    base_prefix: str,
+    encoding: str,
 ) -> str:
-    """One ``<response>`` per item of ``collection``, as Radicale would write it."""
+    """One ``<response>`` per row, as Radicale would write it."""
     prefix = quote(f"{base_prefix}/{collection.path}/")
     renderers = [_ITEM_PROPS[name] for name in props]
     parts = []
-    for item in collection.list_items():
-        assert item.href is not None
-        values = "".join(render(item, encoding) for render in renderers)
+    for row in rows:
+        values = "".join(render(row, encoding) for render in renderers)
         parts.append(
-            f"<response><href>{escape(prefix + quote(item.href))}</href><propstat><prop>{values}"
+            f"<response><href>{escape(prefix + quote(row.href))}</href><propstat><prop>{values}"
             "</prop><status>HTTP/1.1 200 OK</status></propstat></response>"
         )
     return "".join(parts)
+
+
+def missing_responses(collection: Collection, hrefs: Iterable[str], base_prefix: str) -> str:
+    """Deleted members in a sync-collection answer."""
+    prefix = quote(f"{base_prefix}/{collection.path}/")
+    return "".join(
+        f"<response><href>{escape(prefix + quote(href))}</href>"
+        "<status>HTTP/1.1 404 Not Found</status></response>"
+        for href in hrefs
+    )

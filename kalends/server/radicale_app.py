@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from http import client
 from typing import Any
+from xml.sax.saxutils import escape
 
 from radicale import httputils, types, xmlutils
 from radicale.app import Application
@@ -157,7 +158,9 @@ class KalendsApplication(Application):
             return None
         if not answer.rstrip().endswith(closing) or b'<multistatus xmlns="DAV:"' not in answer:
             return None
-        items = propfind.item_responses(target, props, base_prefix, self._encoding)
+        items = propfind.item_responses(
+            target, target.listing(), props, base_prefix, self._encoding
+        )
         cut = answer.rstrip().rfind(closing)
         return status, headers, answer[:cut] + items.encode(self._encoding) + closing, xml_request
 
@@ -173,6 +176,11 @@ class KalendsApplication(Application):
         request_info: dict[str, Any],
     ) -> Response:
         body = _buffer_body(environ)
+        if b"sync-collection" in body and self._owner_rights_only():
+            listed = self._sync_listing(environ, base_prefix, path, user, user_groups, request_info)
+            _mutable(environ)["wsgi.input"] = io.BytesIO(body)
+            if listed is not None:
+                return listed
         if b"free-busy-query" in body and not self._sharing._enabled:
             answer = self._free_busy(environ, path, user, user_groups, request_info)
             _mutable(environ)["wsgi.input"] = io.BytesIO(body)
@@ -182,6 +190,54 @@ class KalendsApplication(Application):
             environ, base_prefix, path, user, user_groups, request_info
         )
         return response
+
+    def _sync_listing(
+        self,
+        environ: types.WSGIEnviron,
+        base_prefix: str,
+        path: str,
+        user: str,
+        user_groups: set[str],
+        request_info: dict[str, Any],
+    ) -> Response | None:
+        """A sync-collection answer from the revision log and the index columns."""
+        try:
+            query = self._read_xml_request_body(environ, request_info)
+        except RuntimeError:
+            return None
+        props = propfind.requested_item_props(query, "sync-collection")
+        if props is None or query is None:
+            return None
+        access = Access(self._rights, user, user_groups, path)
+        with self._storage.acquire_lock("r", user):
+            target = next(iter(self._storage.discover(path)), None)
+        if not isinstance(target, Collection) or target.tag != "VCALENDAR":
+            return None
+        if not access.check("r") or not access.check("r", target):
+            return None
+        token_element = query.find("{DAV:}sync-token")
+        old_token = (token_element.text or "").strip() if token_element is not None else ""
+        try:
+            token, names = target.sync(old_token)
+        except ValueError:
+            return None  # Radicale answers 403 valid-sync-token
+        names = list(names)
+        rows = target.heads(names)
+        present = (rows[name] for name in names if name in rows)
+        answer = "".join(
+            (
+                propfind.XML_HEAD,
+                f'<multistatus xmlns="DAV:"><sync-token>{escape(token)}</sync-token>',
+                # Radicale's order: the deleted members first, then the others
+                propfind.missing_responses(
+                    target, (n for n in names if n not in rows), base_prefix
+                ),
+                propfind.item_responses(target, present, props, base_prefix, self._encoding),
+                "</multistatus>",
+            )
+        )
+        headers = {"Content-Type": f"text/xml; charset={self._encoding}"}
+        return client.MULTI_STATUS, headers, answer.encode(self._encoding), None
 
     def _free_busy(
         self,

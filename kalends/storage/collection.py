@@ -94,6 +94,26 @@ class Collection(radicale_storage.BaseCollection):
             ).all()
         return [self._item(row) for row in rows]
 
+    def listing(self) -> Iterator[AnyRow]:
+        """Every item's index columns (no text) in href order, read batch by batch."""
+        for batch in self._batches(HEAD_COLUMNS):
+            yield from batch
+
+    def heads(self, hrefs: Iterable[str]) -> dict[str, AnyRow]:
+        """The index columns (no text) of the items at ``hrefs`` that exist."""
+        wanted = list(dict.fromkeys(hrefs))
+        found: dict[str, AnyRow] = {}
+        for offset in range(0, len(wanted), _BATCH):
+            with self._storage.transactions.read() as conn:
+                rows = conn.execute(
+                    select(*HEAD_COLUMNS).where(
+                        items.c.collection_id == self.id,
+                        items.c.href.in_(wanted[offset : offset + _BATCH]),
+                    )
+                ).all()
+            found.update((row.href, row) for row in rows)
+        return found
+
     def get_all(self) -> Iterator[StoredItem]:
         for texts in self._batches(FULL_COLUMNS):
             yield from (self._item(row) for row in texts)

@@ -104,3 +104,50 @@ def test_other_properties_are_left_to_radicale(app: KalendsApplication) -> None:
     )
     assert status.startswith("207")
     assert b"<response>" in answer
+
+
+SYNC = (
+    '<?xml version="1.0"?><D:sync-collection xmlns:D="DAV:"><D:sync-token>{token}</D:sync-token>'
+    "<D:sync-level>1</D:sync-level><D:prop>{props}</D:prop></D:sync-collection>"
+)
+
+
+def _token(answer: bytes) -> str:
+    return answer.decode().split("<sync-token>")[1].split("</sync-token>")[0]
+
+
+def test_sync_collection_matches_radicale(
+    app: KalendsApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for uid in ("a", "b c", "d&e"):
+        text = EVENT.format(uid=uid, day=1)
+        assert call(app, "PUT", f"/alice/calendar/{uid}.ics", text.encode())[0].startswith("201")
+    props = "<D:getetag/><D:getcontenttype/>"
+    initial = call(app, "REPORT", "/alice/calendar/", SYNC.format(token="", props=props).encode())
+    call(app, "DELETE", "/alice/calendar/a.ics")
+    call(app, "PUT", "/alice/calendar/f.ics", EVENT.format(uid="f", day=2).encode())
+    delta_body = SYNC.format(token=_token(initial[1]), props=props).encode()
+    answered: list[int] = []
+    original = propfind_module.missing_responses
+
+    def spy(*args: Any) -> str:
+        answered.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(propfind_module, "missing_responses", spy)
+    delta = call(app, "REPORT", "/alice/calendar/", delta_body)
+    assert answered == [1]  # the index answered
+    assert delta[1].count(b"<response>") == 2 and b"404 Not Found" in delta[1]
+    monkeypatch.setattr(app, "_owner_rights_only", lambda: False)
+    assert call(app, "REPORT", "/alice/calendar/", delta_body) == delta
+    radicale_initial = call(
+        app, "REPORT", "/alice/calendar/", SYNC.format(token="", props=props).encode()
+    )
+    assert radicale_initial[1].count(b"<response>") == 3  # after the delete and the new one
+    assert initial[0] == radicale_initial[0]
+
+
+EVENT = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\n"
+    "DTSTAMP:20240101T000000Z\r\nDTSTART:2024010{day}T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
