@@ -10,7 +10,7 @@ text, no per-item objects); any other property leaves the request to Radicale.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import quote
@@ -21,6 +21,7 @@ from radicale import xmlutils
 from kalends.storage import Collection
 
 _DAV = "{DAV:}"
+_CHUNK = 500
 XML_HEAD = "<?xml version='1.0' encoding='utf-8'?>\n"
 Row = Any  # href, etag, name, component, modified_at
 
@@ -65,8 +66,8 @@ def item_responses(
     props: Sequence[str],
     base_prefix: str,
     encoding: str,
-) -> str:
-    """One ``<response>`` per row, as Radicale would write it."""
+) -> Iterator[str]:
+    """One ``<response>`` per row, as Radicale would write it, in chunks of ``_CHUNK`` rows."""
     prefix = quote(f"{base_prefix}/{collection.path}/")
     renderers = [_ITEM_PROPS[name] for name in props]
     parts = []
@@ -76,7 +77,10 @@ def item_responses(
             f"<response><href>{escape(prefix + quote(row.href))}</href><propstat><prop>{values}"
             "</prop><status>HTTP/1.1 200 OK</status></propstat></response>"
         )
-    return "".join(parts)
+        if len(parts) >= _CHUNK:
+            yield "".join(parts)
+            parts = []
+    yield "".join(parts)
 
 
 def missing_responses(collection: Collection, hrefs: Iterable[str], base_prefix: str) -> str:

@@ -10,6 +10,7 @@ Everything else, including every permission decision, stays Radicale's.
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
@@ -158,11 +159,13 @@ class KalendsApplication(Application):
             return None
         if not answer.rstrip().endswith(closing) or b'<multistatus xmlns="DAV:"' not in answer:
             return None
+        cut = answer.rstrip().rfind(closing)
         items = propfind.item_responses(
             target, target.listing(), props, base_prefix, self._encoding
         )
-        cut = answer.rstrip().rfind(closing)
-        return status, headers, answer[:cut] + items.encode(self._encoding) + closing, xml_request
+        self._stream(environ, [answer[:cut]], items, [closing])
+        headers = {k: v for k, v in dict(headers).items() if k.lower() != "content-length"}
+        return status, headers, None, xml_request
 
     # -- free-busy ---------------------------------------------------------------------------
 
@@ -221,23 +224,29 @@ class KalendsApplication(Application):
             token, names = target.sync(old_token)
         except ValueError:
             return None  # Radicale answers 403 valid-sync-token
-        names = list(names)
-        rows = target.heads(names)
-        present = (rows[name] for name in names if name in rows)
-        answer = "".join(
-            (
-                propfind.XML_HEAD,
-                f'<multistatus xmlns="DAV:"><sync-token>{escape(token)}</sync-token>',
-                # Radicale's order: the deleted members first, then the others
-                propfind.missing_responses(
-                    target, (n for n in names if n not in rows), base_prefix
-                ),
-                propfind.item_responses(target, present, props, base_prefix, self._encoding),
-                "</multistatus>",
+        opening = f'{propfind.XML_HEAD}<multistatus xmlns="DAV:"><sync-token>{escape(token)}'
+        if old_token:
+            names = list(names)
+            rows = target.heads(names)
+            present: Iterable[Any] = [rows[name] for name in names if name in rows]
+            # Radicale's order: the deleted members first, then the others
+            missing = propfind.missing_responses(
+                target, (n for n in names if n not in rows), base_prefix
             )
-        )
+        else:  # everything, straight from the index in batches
+            present, missing = target.listing(), ""
+        items = propfind.item_responses(target, present, props, base_prefix, self._encoding)
+        self._stream(environ, [opening + "</sync-token>" + missing], items, ["</multistatus>"])
         headers = {"Content-Type": f"text/xml; charset={self._encoding}"}
-        return client.MULTI_STATUS, headers, answer.encode(self._encoding), None
+        return client.MULTI_STATUS, headers, None, None
+
+    def _stream(self, environ: types.WSGIEnviron, *parts: Iterable[str | bytes]) -> None:
+        """Answer with ``parts`` in order, encoded as they are produced (see _handle_request)."""
+        encoding = self._encoding
+        chunks = itertools.chain.from_iterable(parts)
+        _mutable(environ)[STREAM_KEY] = (
+            chunk if isinstance(chunk, bytes) else chunk.encode(encoding) for chunk in chunks
+        )
 
     def _free_busy(
         self,
