@@ -55,6 +55,21 @@ class KalendsApplication(Application):
             answers = stream
         return status, headers, answers
 
+    def _calendar_at(self, path: str, user: str) -> Collection | None:
+        with self._storage.acquire_lock("r", user):
+            target = next(iter(self._storage.discover(path)), None)
+        if isinstance(target, Collection) and target.tag == "VCALENDAR":
+            return target
+        return None
+
+    def _readable_calendar(self, path: str, user: str, user_groups: set[str]) -> Collection | None:
+        """The calendar at ``path`` if ``user`` may read it (as Radicale decides), else None."""
+        access = Access(self._rights, user, user_groups, path)
+        if not access.check("r"):
+            return None
+        target = self._calendar_at(path, user)
+        return target if target is not None and access.check("r", target) else None
+
     # -- GET of a whole calendar -------------------------------------------------------------
 
     def do_GET(
@@ -79,12 +94,8 @@ class KalendsApplication(Application):
     def _stream_calendar(
         self, environ: types.WSGIEnviron, path: str, user: str, user_groups: set[str]
     ) -> Response | None:
-        access = Access(self._rights, user, user_groups, path)
-        with self._storage.acquire_lock("r", user):
-            target = next(iter(self._storage.discover(path)), None)
-        if not isinstance(target, Collection) or target.tag != "VCALENDAR":
-            return None
-        if not access.check("r", target):
+        target = self._readable_calendar(path, user, user_groups)
+        if target is None:
             return None
         headers = {
             "Content-Type": xmlutils.MIMETYPES["VCALENDAR"],
@@ -142,12 +153,8 @@ class KalendsApplication(Application):
             return None
         if props is None:
             return None
-        access = Access(self._rights, user, user_groups, path)
-        with self._storage.acquire_lock("r", user):
-            target = next(iter(self._storage.discover(path)), None)
-        if not isinstance(target, Collection) or target.tag != "VCALENDAR":
-            return None
-        if not access.check("r", target):
+        target = self._readable_calendar(path, user, user_groups)
+        if target is None:
             return None
         environ["wsgi.input"].seek(0)
         own = super().do_PROPFIND(
@@ -211,12 +218,8 @@ class KalendsApplication(Application):
         props = propfind.requested_item_props(query, "sync-collection")
         if props is None or query is None:
             return None
-        access = Access(self._rights, user, user_groups, path)
-        with self._storage.acquire_lock("r", user):
-            target = next(iter(self._storage.discover(path)), None)
-        if not isinstance(target, Collection) or target.tag != "VCALENDAR":
-            return None
-        if not access.check("r") or not access.check("r", target):
+        target = self._readable_calendar(path, user, user_groups)
+        if target is None:
             return None
         token_element = query.find("{DAV:}sync-token")
         old_token = (token_element.text or "").strip() if token_element is not None else ""
@@ -266,11 +269,8 @@ class KalendsApplication(Application):
             return None
         if query is None or query.tag != xmlutils.make_clark("C:free-busy-query"):
             return None
-        with self._storage.acquire_lock("r", user):
-            target = next(iter(self._storage.discover(path)), None)
-        if not isinstance(target, Collection) or target.tag != "VCALENDAR":
-            return None
-        if not access.allows_freebusy(target):
+        target = self._calendar_at(path, user)
+        if target is None or not access.allows_freebusy(target):
             return None
         time_range = query.find(xmlutils.make_clark("C:time-range"))
         if time_range is None:
