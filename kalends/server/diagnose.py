@@ -47,10 +47,7 @@ def explain_rejected_calendar(body: bytes, path: str, max_rrule_occurrences: int
 def _check(components: list[Any], path: str, max_rrule_occurrences: int) -> None:
     """Our rules first (they are cheap and name the problem plainly), then Radicale's."""
     is_collection = path.endswith("/")
-    for component in components:
-        if is_collection:  # a whole-calendar import drops METHOD when Radicale splits it
-            component.contents.pop("method", None)
-        check_calendar_object(component)
+    _check_ours(components, is_collection)
     radicale_item.check_and_sanitize_items(
         components,
         max_vevent_rrule_occurrence=max_rrule_occurrences,
@@ -76,12 +73,16 @@ def refuse_recurrence_bombs(body: bytes, path: str) -> str | None:
         components = radicale_item.read_components(body.decode("utf-8"))
     except Exception:
         return None
-    is_collection = path.endswith("/")
     try:
-        for component in components:
-            if is_collection:
-                component.contents.pop("method", None)
-            check_calendar_object(component)
+        _check_ours(components, path.endswith("/"))
     except ValueError as error:
         return _clean(f"invalid calendar object: {error}")
     return None
+
+
+def _check_ours(components: list[Any], is_collection: bool) -> None:
+    """Kalends' rules on each parsed object (raise ValueError naming the first one broken)."""
+    for component in components:
+        if is_collection:  # a whole-calendar import drops METHOD when Radicale splits it
+            component.contents.pop("method", None)
+        check_calendar_object(component)

@@ -103,8 +103,7 @@ class KalendsApplication(Application):
             "ETag": target.etag,
             "Content-Disposition": self._content_disposition_attachment(propose_filename(target)),
         }
-        encoding = self._encoding
-        _mutable(environ)[STREAM_KEY] = (chunk.encode(encoding) for chunk in target.stream_ics())
+        self._stream(environ, target.stream_ics())
         return client.OK, headers, None, None
 
     # -- PROPFIND Depth 1 ----------------------------------------------------------------------
