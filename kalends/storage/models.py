@@ -49,6 +49,11 @@ collections = Table(
     Column("rev", BigInteger, nullable=False, server_default="0"),
     Column("pruned_rev", BigInteger, nullable=False, server_default="0"),
     Column("modified_at", Float, nullable=False),
+    # "calendar" (a plain calendar), "source" (mirrors the source named in ``source``) or
+    # "unified" (the virtual union of its owner's collections).
+    Column("kind", String(16), nullable=False, server_default="calendar"),
+    Column("source", String(255), nullable=True),
+    Column("priority", Integer, nullable=False, server_default="0"),
 )
 
 items = Table(
@@ -73,6 +78,8 @@ items = Table(
     Column("indexed_until", BigInteger, nullable=False),
     Column("rev", BigInteger, nullable=False),
     Column("modified_at", Float, nullable=False),
+    # organizer + start + summary of the master event: collapses copies whose UIDs differ.
+    Column("fingerprint", String(64), nullable=False, server_default=""),
     Index("ix_items_href", "collection_id", "href", unique=True),
     Index(
         "ix_items_uid",
@@ -85,6 +92,7 @@ items = Table(
     Index("ix_items_rev", "collection_id", "rev"),
     Index("ix_items_range", "collection_id", "long", "tr_start"),
     Index("ix_items_indexed_until", "collection_id", "indexed_until"),
+    Index("ix_items_fingerprint", "collection_id", "fingerprint"),
 )
 
 occurrences = Table(
@@ -114,4 +122,110 @@ tombstones = Table(
     Column("deleted_at", Float, nullable=False),
     Index("ix_tombstones_rev", "collection_id", "rev"),
     Index("ix_tombstones_age", "collection_id", "deleted_at"),
+)
+
+# -- sync engine ------------------------------------------------------------------------------
+
+# A CalDAV client's write to a source collection, waiting to be pushed; written in the item's
+# own transaction, consumed by the sync engine once the push has been applied.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "collection_id",
+        Integer,
+        ForeignKey("collections.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("href", String(1024), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_outbox_collection", "collection_id", "id"),
+)
+
+# One row per linked (source, event): the merge base and both sides' versions at the last sync.
+sync_status = Table(
+    "sync_status",
+    metadata,
+    Column(
+        "collection_id",
+        Integer,
+        ForeignKey("collections.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("remote_id", String(1024), primary_key=True),
+    Column("href", String(1024), nullable=False),
+    Column("uid", String(1024), nullable=False),
+    Column("remote_version", String(255), nullable=False),
+    Column("local_etag", String(80), nullable=False),
+    Column("base", Text, nullable=False),
+    Column("local_counter", Integer, nullable=False),
+    Column("remote_counter", Integer, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_sync_status_href", "collection_id", "href", unique=True),
+)
+
+sync_sources = Table(
+    "sync_sources",
+    metadata,
+    Column(
+        "collection_id",
+        Integer,
+        ForeignKey("collections.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("cursor", Text, nullable=True),
+    Column("cursor_saved_at", Float, nullable=True),
+    Column("last_sync_at", Float, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("quarantine", Text, nullable=True),  # why deletions are held back, until confirmed
+)
+
+sync_runs = Table(
+    "sync_runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column(
+        "collection_id",
+        Integer,
+        ForeignKey("collections.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("started_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=True),
+    Column("summary", Text, nullable=False, server_default="{}"),
+    Column("undone_by", String(32), nullable=True),
+    Index("ix_sync_runs_started", "collection_id", "started_at"),
+)
+
+# Every change the engine applied (before/after), and every losing version of a conflict.
+journal = Table(
+    "journal",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", String(32), nullable=False, index=True),
+    Column(
+        "collection_id",
+        Integer,
+        ForeignKey("collections.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("href", String(1024), nullable=False),
+    Column("uid", String(1024), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("origin", String(255), nullable=False),
+    Column("before", Text, nullable=True),
+    Column("after", Text, nullable=True),
+    Column("conflict", Boolean, nullable=False, server_default="0"),
+    Column("detail", Text, nullable=False, server_default=""),
+    Column("created_at", Float, nullable=False),
+    Index("ix_journal_conflicts", "conflict", "created_at"),
+)
+
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("source", String(255), primary_key=True),
+    Column("sealed", Text, nullable=False),  # AES-256-GCM, see kalends.security.secrets
+    Column("updated_at", Float, nullable=False),
 )
