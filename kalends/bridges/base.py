@@ -26,6 +26,7 @@ __all__ = [
     "RemoteChange",
     "RemoteDeletion",
     "RemoteEvent",
+    "SourceOptionError",
     "Transient",
     "Unsupported",
     "Watch",
@@ -68,13 +69,16 @@ class ChangePage:
 
     ``next_page`` continues the same listing; the final page has ``next_page=None`` and carries
     the ``cursor`` to pass to the next listing. ``complete`` pages form a full listing (the first
-    listing, or one after an invalid cursor): an event absent from it no longer exists.
+    listing, or one after an invalid cursor): an event absent from it no longer exists, unless
+    its id is in ``unreadable`` (it exists but cannot be read now, e.g. a note that does not
+    parse: the engine leaves it alone).
     """
 
     changes: Sequence[RemoteChange]
     next_page: str | None
     cursor: str | None
     complete: bool
+    unreadable: Sequence[str] = ()
 
 
 class Watch(Protocol):
@@ -119,6 +123,10 @@ class Bridge(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+class SourceOptionError(ValueError):
+    """A source's options in the admin file are wrong; the message names the option."""
 
 
 class BridgeError(Exception):

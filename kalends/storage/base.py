@@ -24,6 +24,8 @@ from sqlalchemy import Connection, Engine, func, select
 
 from kalends.storage.engine import is_sqlite
 
+ORIGIN_KEY = "kalends_origin"  # conn.info key read by kalends.storage.writes
+
 
 def _advisory_key(owner: str) -> int:
     digest = hashlib.sha256(owner.encode("utf-8")).digest()
@@ -44,10 +46,12 @@ class Transactions:
         return conn
 
     @contextmanager
-    def write(self, owner: str) -> Iterator[Connection]:
+    def write(self, owner: str, origin: str | None = None) -> Iterator[Connection]:
         """The write lock: one transaction, serialised with every other writer of ``owner``.
 
         Inside an open write transaction this is a savepoint, so each storage operation is atomic.
+        ``origin`` names the source whose sync engine writes: its changes are not queued back to
+        it (see ``writes.ORIGIN_KEY``).
         """
         current = self._current
         if current is not None:
@@ -63,10 +67,12 @@ class Transactions:
                 if self._sqlite_writer is None:
                     conn.execute(select(func.pg_advisory_xact_lock(_advisory_key(owner))))
                 self._local.conn = conn
+                conn.info[ORIGIN_KEY] = origin
                 try:
                     yield conn
                 finally:
                     self._local.conn = None
+                    conn.info.pop(ORIGIN_KEY, None)
 
     @contextmanager
     def _writer_mutex(self) -> Iterator[None]:

@@ -8,7 +8,15 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from kalends.storage.models import SHORT_SPAN, collections, items, occurrences, tombstones
+from kalends.storage.base import ORIGIN_KEY
+from kalends.storage.models import (
+    SHORT_SPAN,
+    collections,
+    items,
+    occurrences,
+    outbox,
+    tombstones,
+)
 from kalends.storage.occurrences import index_occurrences
 from kalends.storage.rows import FULL_COLUMNS
 from kalends.storage.validation import check_calendar_object
@@ -25,6 +33,23 @@ def bump_revision(conn: Connection, collection_id: int, now: float) -> int:
         .returning(collections.c.rev)
     ).scalar_one()
     return rev
+
+
+def _record_change(conn: Connection, collection_id: int, href: str, now: float) -> int:
+    """Bump the revision and, in a source's collection, queue the change for the sync engine.
+
+    Writes by that source's own engine (``conn.info[ORIGIN_KEY]``) are not queued: they came
+    from the source and must not echo back to it.
+    """
+    rev, source = conn.execute(
+        update(collections)
+        .where(collections.c.id == collection_id)
+        .values(rev=collections.c.rev + 1, modified_at=now)
+        .returning(collections.c.rev, collections.c.source)
+    ).one()
+    if source is not None and conn.info.get(ORIGIN_KEY) != source:
+        conn.execute(insert(outbox).values(collection_id=collection_id, href=href, created_at=now))
+    return int(rev)
 
 
 def _item_values(item: Any, rev: int, now: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -57,7 +82,7 @@ def _item_values(item: Any, rev: int, now: float) -> tuple[dict[str, Any], list[
 def upsert_item(conn: Connection, collection_id: int, href: str, item: Any) -> Any:
     """Create or replace the item at ``href``; returns the replaced row (with text) or None."""
     now = time.time()
-    rev = bump_revision(conn, collection_id, now)
+    rev = _record_change(conn, collection_id, href, now)
     values, occurrence_rows = _item_values(item, rev, now)
     old = conn.execute(
         select(*FULL_COLUMNS).where(items.c.collection_id == collection_id, items.c.href == href)
@@ -98,7 +123,7 @@ def delete_item(conn: Connection, collection_id: int, href: str) -> bool:
     if item_id is None:
         return False
     now = time.time()
-    rev = bump_revision(conn, collection_id, now)
+    rev = _record_change(conn, collection_id, href, now)
     conn.execute(
         insert(tombstones).values(collection_id=collection_id, href=href, rev=rev, deleted_at=now)
     )
