@@ -61,7 +61,61 @@ def _parser() -> argparse.ArgumentParser:
         command.set_defaults(handler=handler)
         if handler is _serve:
             command.add_argument("--log-level", type=str.lower, choices=LOG_LEVELS, default="info")
+        add_arguments = _ARGUMENTS.get(name)
+        if add_arguments is not None:
+            add_arguments(command)
     return parser
+
+
+def _sync_arguments(command: argparse.ArgumentParser) -> None:
+    mode = command.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--once", action="store_true", help="run one round and print what it did")
+    mode.add_argument(
+        "--confirm", metavar="SOURCE", help="lift a quarantine: run one round, deletions included"
+    )
+    command.add_argument("--source", metavar="NAME", help="only this source (default: all)")
+    command.add_argument("--dry-run", action="store_true", help="print what would be done")
+
+
+def _undo_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("run", metavar="RUN", help="the run id (or its first characters)")
+
+
+def _print_sync_command(args: argparse.Namespace, name: str) -> int:
+    """Run one of kalends.sync.commands and print its lines."""
+    from kalends.sync import commands
+
+    settings = _load(args)
+    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
+    try:
+        if name == "sync":
+            lines = commands.sync(settings, args.source, args.dry_run, args.confirm)
+        elif name == "status":
+            lines = commands.status(settings)
+        elif name == "conflicts":
+            lines = commands.conflicts(settings)
+        else:
+            lines = commands.undo(settings, args.run)
+    except commands.SyncCommandError as exc:
+        raise CommandError(str(exc)) from None
+    print("\n".join(lines))
+    return 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    return _print_sync_command(args, "sync")
+
+
+def _status(args: argparse.Namespace) -> int:
+    return _print_sync_command(args, "status")
+
+
+def _conflicts(args: argparse.Namespace) -> int:
+    return _print_sync_command(args, "conflicts")
+
+
+def _undo(args: argparse.Namespace) -> int:
+    return _print_sync_command(args, "undo")
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -129,4 +183,12 @@ _COMMANDS: tuple[tuple[str, Handler, str], ...] = (
     ("hash-password", _hash_password, "print the hash of a password for the configuration"),
     ("serve", _serve, "run the CalDAV server"),
     ("migrate", _migrate, "create or upgrade the database schema"),
+    ("sync", _sync, "run one sync round (--once) or lift a quarantine (--confirm SOURCE)"),
+    ("status", _status, "show each source's last sync, cursor age, backlog and errors"),
+    ("conflicts", _conflicts, "list clashing edits and where their losing versions are kept"),
+    ("undo", _undo, "revert what one sync run changed"),
 )
+_ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
+    "sync": _sync_arguments,
+    "undo": _undo_arguments,
+}

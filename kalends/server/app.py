@@ -34,6 +34,7 @@ from kalends.server.timezones import install_per_thread_zones
 from kalends.server.wsgi import WSGIApp, serve_wsgi
 from kalends.storage import Storage
 from kalends.storage.engine import create_storage_engine, migrate_database
+from kalends.sync.scheduler import build_scheduler
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +153,8 @@ async def serve(
     await asyncio.get_running_loop().run_in_executor(
         runtime.pool, provision_calendars, runtime.storage, settings
     )
+    scheduler = build_scheduler(settings, runtime.storage.transactions)
+    await scheduler.start()
     runner = web.AppRunner(app, shutdown_timeout=settings.server.shutdown_timeout)
     await runner.setup()
     site = web.TCPSite(runner, settings.server.host, settings.server.port)
@@ -169,6 +172,7 @@ async def serve(
         await stop.wait()
         logger.info("shutting down: finishing requests in flight")
     finally:
+        await scheduler.stop()
         await runner.cleanup()
     logger.info("stopped")
 

@@ -257,18 +257,22 @@ class Round:
 
     async def _push_one(self, action: Action, through: int, report: Report) -> None:
         local_etag: str | None = None
-        wrote_local = False
-        if action.write_local:  # a merge: our side first, the old base kept
-            pending = Applied(action, None, local_pending=True)
+        prepared = False
+        if action.write_local or action.conflict_loser is not None:
+            # Our side and the journal first (the loser is kept before the source's copy is
+            # overwritten), the status marked so that a crash before the push re-merges.
+            pending = Applied(action, None, write_local=action.write_local, local_pending=True)
             outcome = (
                 await asyncio.to_thread(self.store.apply, report.run_id, [pending], through)
             )[0]
             if not outcome.ok:
                 report.failed.append((action, "changed here meanwhile; merged next round"))
                 return
-            local_etag, wrote_local = outcome.local_etag, True
+            local_etag, prepared = outcome.local_etag, True
         remote = await push(self.bridge, action, self.retry)
-        done = Applied(action, remote, write_local=not wrote_local, local_etag=local_etag)
+        done = Applied(
+            action, remote, write_local=not prepared, local_etag=local_etag, journaled=prepared
+        )
         outcomes = await asyncio.to_thread(self.store.apply, report.run_id, [done], through)
         _note_failures(outcomes, report)
 

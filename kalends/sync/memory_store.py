@@ -95,7 +95,8 @@ class MemoryStore:
             else:
                 etag = etag_of(action.local_text)
                 self.items[href] = (etag, action.local_text)
-        self._journal(run_id, href, one)
+        if not one.journaled:
+            self._journal(run_id, href, one)
         self._link(href, one, etag)
         if not one.local_pending:
             self.outbox = [(n, h) for n, h in self.outbox if not (h == href and n <= through)]

@@ -85,7 +85,9 @@ class Kind(Enum):
 @dataclass(frozen=True, slots=True)
 class Action:
     """One event's resolution. ``local_text``/``remote_text`` are what each side must hold after
-    it (None: absent); ``expect_etag`` guards our write against a client edit made meanwhile."""
+    it (None: absent); ``expect_etag`` guards our write against a client edit made meanwhile.
+    ``before_local`` is what the action overwrites (ours for a pull, the source's for a push):
+    what ``kalends undo`` puts back."""
 
     kind: Kind
     href: str | None

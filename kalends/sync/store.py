@@ -31,7 +31,9 @@ class Applied:
 
     ``local_pending``: the merged text was written here, the source's write is still to come
     (the status keeps its old base, so a crash in between re-merges instead of losing a side).
-    ``local_etag``: our item's etag when our side was written earlier in the round.
+    ``local_etag``: our item's etag when our side was written earlier in the round;
+    ``journaled``: that earlier step also wrote the journal (a losing version is journaled
+    before the source's copy of it is overwritten).
     """
 
     action: Action
@@ -39,6 +41,7 @@ class Applied:
     write_local: bool = True
     local_pending: bool = False
     local_etag: str | None = None
+    journaled: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,158 @@
+"""Sync inside ``kalends serve``: when each source runs a round.
+
+- a CalDAV client's write queues an outbox row; the outbox is watched every quarter second
+  (one indexed query for all sources, and it works across processes), so it is pushed within
+  a second;
+- a push from the source (a file event in an Obsidian vault, a provider webhook) wakes the
+  source's runner at once;
+- otherwise each source polls on an adaptive interval: shorter after a round that found
+  changes, longer while nothing happens, backing off after errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from kalends.bridges.base import SourceOptionError, Watch
+from kalends.config import Settings
+from kalends.storage.base import Transactions
+from kalends.storage.models import outbox
+from kalends.sync.executor import Report, Round
+from kalends.sync.sources import SourceParts, open_source
+from kalends.sync.sqlstore import SourceNotProvisioned
+
+logger = logging.getLogger(__name__)
+
+OUTBOX_POLL = 0.25
+
+
+@dataclass
+class AdaptiveInterval:
+    """Poll interval of one source: ``base`` when things change, up to ``4 * base`` when
+    quiet, doubling to ``max_backoff`` while rounds fail."""
+
+    base: float
+    max_backoff: float = 900.0
+    current: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.current = self.base
+
+    def after(self, report: Report) -> float:
+        if report.error is not None:
+            self.current = min(max(self.current, self.base) * 2, self.max_backoff)
+        elif report.actions:
+            self.current = self.base
+        else:
+            self.current = min(self.current * 1.5, self.base * 4)
+        return self.current
+
+
+class SourceRunner:
+    def __init__(self, parts: SourceParts) -> None:
+        self.parts = parts
+        self.wake = asyncio.Event()
+        self.interval = AdaptiveInterval(parts.interval)
+        self.rounds = 0
+        self._watch: Watch | None = None
+
+    @property
+    def name(self) -> str:
+        return self.parts.settings.name
+
+    async def run_forever(self) -> None:
+        self._watch = await self.parts.bridge.watch(self._signal())
+        while True:
+            await self.run_once()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.interval.current)
+
+    def _signal(self) -> Callable[[], None]:
+        loop = asyncio.get_running_loop()
+
+        def notify() -> None:  # bridges may call it from their own threads
+            loop.call_soon_threadsafe(self.wake.set)
+
+        return notify
+
+    async def run_once(self) -> Report:
+        self.wake.clear()
+        parts = self.parts
+        try:
+            report = await Round(parts.bridge, parts.store, parts.policy).run()
+        except Exception:  # a bug must not stop the other sources or the server
+            logger.exception("sync of %s failed", self.name)
+            report = Report("", error="internal error")
+        self.rounds += 1
+        self.interval.after(report)
+        if report.actions or report.error:
+            logger.info(
+                "sync %s: %s%s", self.name, report.counts or "no changes",
+                f"; error: {report.error}" if report.error else "",
+            )  # fmt: skip
+        return report
+
+    async def close(self) -> None:
+        if self._watch is not None:
+            await self._watch.close()
+        await self.parts.bridge.aclose()
+
+
+class Scheduler:
+    def __init__(self, runners: list[SourceRunner], transactions: Transactions) -> None:
+        self.runners = {runner.parts.store.collection.id: runner for runner in runners}
+        self.transactions = transactions
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        for runner in self.runners.values():
+            self._tasks.append(asyncio.create_task(runner.run_forever(), name=runner.name))
+        if self.runners:
+            self._tasks.append(asyncio.create_task(self._watch_outbox(), name="outbox"))
+
+    async def _watch_outbox(self) -> None:
+        seen: dict[int, int] = {}
+        while True:
+            newest = await asyncio.to_thread(self._outbox_heads)
+            for collection_id, head in newest.items():
+                if head > seen.get(collection_id, 0) and collection_id in self.runners:
+                    self.runners[collection_id].wake.set()
+            seen = newest
+            await asyncio.sleep(OUTBOX_POLL)
+
+    def _outbox_heads(self) -> dict[int, int]:
+        with self.transactions.read() as conn:
+            rows = conn.execute(
+                select(outbox.c.collection_id, func.max(outbox.c.id)).group_by(
+                    outbox.c.collection_id
+                )
+            ).all()
+        return {int(cid): int(head) for cid, head in rows}
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for runner in self.runners.values():
+            with contextlib.suppress(Exception):
+                await runner.close()
+
+
+def build_scheduler(settings: Settings, transactions: Transactions) -> Scheduler:
+    """A runner per configured source; a source that cannot start is logged and left out, so
+    the calendars and the other sources keep working."""
+    runners = []
+    for name in settings.sources:
+        try:
+            runners.append(SourceRunner(open_source(settings, name, transactions)))
+        except (SourceOptionError, SourceNotProvisioned) as error:
+            logger.error("source %s is not synced: %s", name, error)
+    return Scheduler(runners, transactions)
