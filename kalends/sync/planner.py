@@ -210,7 +210,8 @@ class _Planner:
             Kind.MERGE, local.href, event.uid, status, event.remote_id, event.version,
             local_text=result.text, remote_text=result.text if write_remote else event.ical,
             before_local=local.text if write_local else event.ical, expect_etag=local.etag,
-            write_local=write_local, write_remote=write_remote, conflict_loser=loser, detail=detail, vector=vector,
+            write_local=write_local, write_remote=write_remote, conflict_loser=loser,
+            detail=detail, vector=vector,
         )  # fmt: skip
 
     def _new_remote(self, event: RemoteEvent, local: LocalItem | None) -> Action | None:

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from kalends.bridges.base import Bridge
 from kalends.bridges.memory import MemoryBridge, MemoryCalendar
+from tests.contract.ics_harness import ics_harness
 
 
 class Harness(Protocol):
@@ -53,4 +54,5 @@ def memory_harness(_tmp_path: Path) -> Iterator[Harness]:
 
 HARNESSES: dict[str, Callable[[Path], AbstractContextManager[Harness]]] = {
     "memory": memory_harness,
+    "ics": ics_harness,
 }
