@@ -35,13 +35,18 @@ def bump_revision(conn: Connection, collection_id: int, now: float) -> int:
     return rev
 
 
-def _record_change(conn: Connection, collection_id: int, href: str, now: float) -> int:
+def _record_change(
+    conn: Connection, collection_id: int, href: str, now: float, rev: int | None
+) -> int:
     """Bump the revision and, in a source's collection, queue the change for the sync engine.
 
     Writes by that source's own engine (``conn.info[ORIGIN_KEY]``) are not queued: they came
-    from the source and must not echo back to it.
+    from the source and must not echo back to it. A caller writing many items in one
+    transaction may pass the ``rev`` it bumped once for all of them (``bump_revision``).
     """
-    rev, source = conn.execute(
+    if rev is not None and conn.info.get(ORIGIN_KEY) is not None:
+        return rev
+    new_rev, source = conn.execute(
         update(collections)
         .where(collections.c.id == collection_id)
         .values(rev=collections.c.rev + 1, modified_at=now)
@@ -49,7 +54,7 @@ def _record_change(conn: Connection, collection_id: int, href: str, now: float) 
     ).one()
     if source is not None and conn.info.get(ORIGIN_KEY) != source:
         conn.execute(insert(outbox).values(collection_id=collection_id, href=href, created_at=now))
-    return int(rev)
+    return int(new_rev)
 
 
 def _item_values(item: Any, rev: int, now: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -79,10 +84,12 @@ def _item_values(item: Any, rev: int, now: float) -> tuple[dict[str, Any], list[
     return values, rows
 
 
-def upsert_item(conn: Connection, collection_id: int, href: str, item: Any) -> Any:
+def upsert_item(
+    conn: Connection, collection_id: int, href: str, item: Any, rev: int | None = None
+) -> Any:
     """Create or replace the item at ``href``; returns the replaced row (with text) or None."""
     now = time.time()
-    rev = _record_change(conn, collection_id, href, now)
+    rev = _record_change(conn, collection_id, href, now, rev)
     values, occurrence_rows = _item_values(item, rev, now)
     old = conn.execute(
         select(*FULL_COLUMNS).where(items.c.collection_id == collection_id, items.c.href == href)
@@ -113,7 +120,7 @@ def upsert_item(conn: Connection, collection_id: int, href: str, item: Any) -> A
     return old
 
 
-def delete_item(conn: Connection, collection_id: int, href: str) -> bool:
+def delete_item(conn: Connection, collection_id: int, href: str, rev: int | None = None) -> bool:
     """Delete one item and leave a tombstone for sync-collection; False when it did not exist."""
     item_id = conn.execute(
         delete(items)
@@ -123,7 +130,7 @@ def delete_item(conn: Connection, collection_id: int, href: str) -> bool:
     if item_id is None:
         return False
     now = time.time()
-    rev = _record_change(conn, collection_id, href, now)
+    rev = _record_change(conn, collection_id, href, now, rev)
     conn.execute(
         insert(tombstones).values(collection_id=collection_id, href=href, rev=rev, deleted_at=now)
     )

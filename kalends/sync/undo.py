@@ -16,7 +16,7 @@ from kalends.storage.base import Transactions
 from kalends.storage.models import collections, items, journal, sync_runs
 from kalends.storage.rows import AnyRow
 from kalends.storage.writes import delete_item, upsert_item
-from kalends.sync.sqlstore import prepare_item
+from kalends.sync.sqlwrites import prepare_item
 
 _NOT_UNDONE = frozenset({"rejected"})
 

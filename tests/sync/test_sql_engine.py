@@ -17,7 +17,8 @@ from kalends.storage.models import collections, items, journal, outbox, sync_sta
 from kalends.storage.writes import delete_item, upsert_item
 from kalends.sync.executor import Report, Round
 from kalends.sync.model import Policy
-from kalends.sync.sqlstore import SqlSyncStore, find_source_collection, prepare_item
+from kalends.sync.sqlstore import SqlSyncStore, find_source_collection
+from kalends.sync.sqlwrites import prepare_item
 from kalends.sync.undo import undo_run
 from tests.sync.test_state_machine import event_text, values_of
 
