@@ -141,9 +141,18 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=level, format=LOG_FORMAT)
     # Radicale narrates every request at INFO (the access log already records them) and Alembic
     # its plugins: their details are kept for --log-level debug.
-    for chatty in ("radicale", "alembic"):
+    # httpx narrates every request URL (a feed URL may carry a token) at INFO.
+    for chatty in ("radicale", "alembic", "httpx"):
         logging.getLogger(chatty).setLevel(level if level <= logging.DEBUG else logging.WARNING)
+    from kalends.security.redact import RedactionFilter, install_redaction
+    from kalends.security.secrets import SecretKeyError, load_secret_key
+
+    install_redaction(RedactionFilter())
     settings = _load(args)
+    try:  # the credentials key: from KALENDS_SECRET_KEY, else created 0600 on first run
+        load_secret_key(settings.server.data_dir, os.environ)
+    except SecretKeyError as exc:
+        raise CommandError(str(exc)) from None
     from kalends.server.app import run_server
 
     run_server(settings)
