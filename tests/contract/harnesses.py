@@ -15,6 +15,7 @@ from typing import Protocol
 from kalends.bridges.base import Bridge
 from kalends.bridges.memory import MemoryBridge, MemoryCalendar
 from tests.contract.ics_harness import ics_harness
+from tests.contract.obsidian_harness import obsidian_harness
 
 
 class Harness(Protocol):
@@ -55,4 +56,5 @@ def memory_harness(_tmp_path: Path) -> Iterator[Harness]:
 HARNESSES: dict[str, Callable[[Path], AbstractContextManager[Harness]]] = {
     "memory": memory_harness,
     "ics": ics_harness,
+    "obsidian": obsidian_harness,
 }

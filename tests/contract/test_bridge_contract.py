@@ -71,7 +71,7 @@ def test_changes_since_a_cursor_show_edits_and_deletions(harness: Harness) -> No
     kept = harness.add(event("kept@test", "Kept"))
     gone = harness.add(event("gone@test", "Gone"))
     _, cursor, _ = run(listing(harness.bridge, None))
-    harness.edit(kept, event("kept@test", "Kept, renamed"))
+    harness.edit(kept, event("kept@test", "Kept and renamed"))
     harness.remove(gone)
     new = harness.add(event("new@test", "New"))
     changes, _, complete = run(listing(harness.bridge, cursor))
@@ -80,7 +80,7 @@ def test_changes_since_a_cursor_show_edits_and_deletions(harness: Harness) -> No
         assert gone not in events
     else:
         assert gone in {c.remote_id for c in changes if isinstance(c, RemoteDeletion)}
-    assert "Kept, renamed" in events[kept].ical
+    assert "Kept and renamed" in events[kept].ical
     assert new in events
 
 
