@@ -1,0 +1,181 @@
+"""Sync benchmark: an Obsidian vault of N notes through the sync engine.
+
+Measures, in one run:
+- the initial import of N notes (one round from an empty database);
+- an incremental round after 10 notes changed (median and p95 of several rounds);
+- the latency from a note edit to its visibility over CalDAV on a running ``kalends serve``
+  (p50/p95 of many edits).
+
+    .venv/bin/python bench/sync_bench.py --notes 10000 [--edits 40] [--keep DIR]
+
+Targets (issue: sync engine): import <= 20 s, incremental round <= 200 ms, note-to-CalDAV
+p95 <= 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from kalends.bridges.obsidian import ObsidianBridge  # noqa: E402
+from kalends.config import load_settings  # noqa: E402
+from kalends.security.passwords import hash_password  # noqa: E402
+from kalends.storage.base import Transactions  # noqa: E402
+from kalends.storage.engine import create_storage_engine, migrate_database  # noqa: E402
+from kalends.sync.commands import _provision  # noqa: E402
+from kalends.sync.executor import Round  # noqa: E402
+from kalends.sync.model import Policy  # noqa: E402
+from kalends.sync.sqlstore import SqlSyncStore, find_source_collection  # noqa: E402
+
+PASSWORD = "bench"
+
+
+def note_text(n: int, version: int = 0) -> str:
+    month, day = 1 + n % 12, 1 + n % 28
+    date = f"2026-{month:02d}-{day:02d}"
+    title = f"Event {n}" + (f" (edit {version})" if version else "")
+    head = f"---\ntitle: {title}\nuid: bench-{n:05d}@kalends\n"
+    if n % 10 == 0:
+        body = f"allDay: true\ndate: {date}\n"
+    elif n % 10 == 1:
+        body = (
+            f'type: rrule\nallDay: false\nstartDate: {date}\nstartTime: "08:00"\n'
+            f'endTime: "08:30"\nrrule: FREQ=WEEKLY;COUNT=20\n'
+        )
+    else:
+        hour = 8 + n % 10
+        body = (
+            f'allDay: false\ndate: {date}\nstartTime: "{hour:02d}:00"\nendTime: "{hour:02d}:45"\n'
+        )
+    return head + body + f"location: Room {n % 7}\n---\n\nNotes for event {n}.\n"
+
+
+def note_path(folder: Path, n: int) -> Path:
+    return folder / f"bench {n:05d}.md"
+
+
+def write_config(directory: Path, vault: Path) -> Path:
+    config = directory / "kalends.toml"
+    config.write_text(
+        f'[server]\nhost = "127.0.0.1"\nport = 0\ndata_dir = "{directory.as_posix()}/data"\n\n'
+        f"[auth]\nfailure_delay = 0.0\n\n[users.alice]\n"
+        f'password_hash = "{hash_password(PASSWORD)}"\n'
+        f'calendars = []\ndefault_target = "notes"\n\n[sources.notes]\ntype = "obsidian"\n'
+        f'user = "alice"\npath = "{vault.as_posix()}"\nfolder = "calendar"\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+async def one_round(store: SqlSyncStore, bridge: ObsidianBridge) -> tuple[float, int]:
+    started = time.perf_counter()
+    report = await Round(bridge, store, Policy()).run()
+    assert report.error is None and not report.failed, (report.error, report.failed[:3])
+    return time.perf_counter() - started, len(report.actions)
+
+
+def engine_rounds(config: Path, folder: Path, notes: int, rounds: int) -> dict[str, object]:
+    settings = load_settings(config)
+    migrate_database(settings.storage.url)
+    _provision(settings)
+    engine = create_storage_engine(settings.storage.url)
+    transactions = Transactions(engine)
+    store = SqlSyncStore(transactions, find_source_collection(transactions, "notes"))
+    bridge = ObsidianBridge(folder.parent, "calendar")
+    initial, applied = asyncio.run(one_round(store, bridge))
+    assert applied == notes, f"imported {applied} of {notes}"
+    incremental = []
+    for r in range(1, rounds + 1):
+        for k in range(10):
+            n = (r * 37 + k * 101) % notes
+            note_path(folder, n).write_text(note_text(n, r), encoding="utf-8")
+        seconds, changed = asyncio.run(one_round(store, ObsidianBridge(folder.parent, "calendar")))
+        assert changed == 10, changed
+        incremental.append(seconds)
+    engine.dispose()
+    return {"import_s": initial, "incremental_ms": [s * 1000 for s in incremental]}
+
+
+def latency(config: Path, folder: Path, notes: int, edits: int) -> list[float]:
+    """Edit notes under a running server and time until CalDAV serves the new title."""
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/kalends"), "serve", "--config", str(config)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        url = _wait_for_url(server)
+        threading.Thread(target=lambda: [None for _ in server.stdout or ()], daemon=True).start()
+        seconds = []
+        with httpx.Client(auth=("alice", PASSWORD), timeout=10) as client:
+            for e in range(edits):
+                n = (e * 53) % notes
+                href = f"{url}/alice/notes/bench-{n:05d}@kalends.ics"
+                marker = f"(edit {1000 + e})"
+                started = time.perf_counter()
+                note_path(folder, n).write_text(note_text(n, 1000 + e), encoding="utf-8")
+                while marker not in client.get(href).text:
+                    if time.perf_counter() - started > 30:
+                        raise RuntimeError(f"edit {e} never became visible")
+                    time.sleep(0.005)
+                seconds.append(time.perf_counter() - started)
+                time.sleep(0.2)
+        return seconds
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def _wait_for_url(server: subprocess.Popen[str]) -> str:
+    """The address from the server's "listening on URL" log line."""
+    assert server.stdout is not None
+    for line in server.stdout:
+        if "listening on " in line:
+            return line.rsplit("listening on ", 1)[1].strip()
+    raise RuntimeError("server did not start")
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--notes", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=7, help="incremental rounds of 10 edits")
+    parser.add_argument("--edits", type=int, default=40, help="edits timed for latency")
+    parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
+    args = parser.parse_args()
+    directory = args.keep or Path(tempfile.mkdtemp(prefix="kalends-sync-bench-"))
+    folder = directory / "vault" / "calendar"
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(args.notes):
+        note_path(folder, n).write_text(note_text(n), encoding="utf-8")
+    config = write_config(directory, directory / "vault")
+    result = engine_rounds(config, folder, args.notes, args.rounds)
+    lat = latency(config, folder, args.notes, args.edits)
+    inc = result["incremental_ms"]
+    assert isinstance(inc, list)
+    print(f"notes: {args.notes}")
+    print(f"initial import: {result['import_s']:.1f} s (target <= 20 s)")
+    print(f"incremental round, 10 changed notes: median {statistics.median(inc):.0f} ms, "
+          f"p95 {percentile(inc, 0.95):.0f} ms (target <= 200 ms)")  # fmt: skip
+    p50, p95 = (percentile(lat, share) * 1000 for share in (0.5, 0.95))
+    print(f"note edit -> CalDAV: p50 {p50:.0f} ms, p95 {p95:.0f} ms over {len(lat)} edits "
+          "(target p95 <= 1 s)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
