@@ -86,13 +86,14 @@ def describe(name: str, report: Report) -> list[str]:
     head = f"{name}: run {report.run_id[:12]}" if not report.dry_run else f"{name}: dry run"
     lines = [head]
     for action in report.actions:
-        where = action.href or action.uid
+        where = action.href or action.remote_id or action.uid
         extra = f" ({action.detail})" if action.detail else ""
         lines.append(f"  {verb} {action.kind.value} {where}{extra}")
     if not report.actions:
         lines.append("  nothing to do")
     for action, reason in report.failed:
-        lines.append(f"  failed {action.kind.value} {action.href or action.uid}: {reason}")
+        where = action.href or action.remote_id or action.uid
+        lines.append(f"  failed {action.kind.value} {where}: {reason}")
     if report.quarantine:
         lines.append(
             f"  QUARANTINED: {report.quarantine}; deletions held back until "
@@ -129,6 +130,15 @@ def status(settings: Settings) -> list[str]:
                 .where(collections.c.kind == "source")
             )
         }  # fmt: skip
+        run_ids = {
+            row.id: conn.execute(
+                select(sync_runs.c.id)
+                .where(sync_runs.c.collection_id == row.id)
+                .order_by(sync_runs.c.started_at.desc())
+                .limit(1)
+            ).scalar()
+            for row in rows.values()
+        }
         backlog: dict[int, int] = dict(
             conn.execute(
                 select(outbox.c.collection_id, func.count()).group_by(outbox.c.collection_id)
@@ -143,6 +153,9 @@ def status(settings: Settings) -> list[str]:
             f"{name} ({source.type}, {source.direction}): last sync {_age(row.last_sync_at, now)}, "
             f"cursor saved {_age(row.cursor_saved_at, now)}, backlog {backlog.get(row.id, 0)}"
         )
+        last_run = run_ids.get(row.id)
+        if last_run:
+            lines.append(f"  last run {last_run[:12]} (kalends undo RUN reverts it)")
         if row.quarantine:
             lines.append(f"  QUARANTINED: {row.quarantine} (kalends sync --confirm {name})")
         if row.last_error:

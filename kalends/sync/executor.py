@@ -216,7 +216,8 @@ class Round:
         report.actions, report.quarantine = list(plan.actions), plan.quarantine
         if dry_run:
             return report
-        await asyncio.to_thread(self.store.start_run, report.run_id)
+        if plan.actions:  # a quiet round leaves no run behind
+            await asyncio.to_thread(self.store.start_run, report.run_id)
         await self._apply(plan, state.outbox_through, report)
         pull_failed = any(action.kind in _PULL_SIDE for action, _ in report.failed)
         end = RoundEnd(
