@@ -33,6 +33,12 @@ Commands (from the repository root):
     # print only the generator's calibration (events per week and per month), start no server
     .venv/bin/python bench/caldav_bench.py --events 10000 --calibrate
 
+The unified calendar: ``--unified`` also loads the N events into two sources of a second user
+(every other event in each) and measures every operation on that user's unified calendar, which
+shows all N, next to the plain calendar of N:
+
+    .venv/bin/python bench/caldav_bench.py --events 10000 --skip-radicale --unified
+
 Other options: ``--repeat`` (fast operations, default 30), ``--slow-repeat`` (free-busy, PROPFIND,
 GET of the collection, initial sync; default 10), ``--accept-encoding`` (default
 ``gzip, deflate`` as CalDAV clients send it; ``identity`` measures without response compression),

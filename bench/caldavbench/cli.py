@@ -27,11 +27,15 @@ from .report import evaluate_targets, markdown, write_results
 from .servers import (
     CALENDAR,
     GUARD_CALENDAR,
+    SOURCE_CALENDARS,
+    UNIFIED_CALENDAR,
+    UNIFIED_USER,
     ServerProcess,
     kalends_server,
     radicale_server,
     source_environment,
 )
+from .unified import UnifiedView, unified_view
 
 RESULTS_DIR = Path(__file__).parent.parent / "results"  # bench/results
 
@@ -48,6 +52,12 @@ def parse_args(argv: Sequence[str] | None, doc: str | None = None) -> argparse.N
         help="events loaded in stock Radicale, also the shared guard set (M)",
     )
     parser.add_argument("--skip-radicale", action="store_true", help="measure Kalends only")
+    parser.add_argument(
+        "--unified",
+        action="store_true",
+        help="also measure a unified calendar over two sources holding the N events between "
+        "them, side by side with the plain calendar of N",
+    )
     parser.add_argument("--repeat", type=int, default=30, help="calls per fast operation")
     parser.add_argument("--slow-repeat", type=int, default=10, help="calls per slow operation")
     parser.add_argument("--seed", type=int, default=20240101)
@@ -142,14 +152,25 @@ class Run:
     sessions: dict[str, Any] = field(default_factory=dict)
     memory: dict[str, dict[str, float]] = field(default_factory=dict)
     guard: Guard = field(default_factory=Guard)
+    unified: UnifiedView | None = None  # --unified: what the unified calendar shows
+
+
+def load_unified(run: Run, dav: Dav) -> None:
+    """Every other event in each source: the unified calendar shows all N."""
+    for index, path in enumerate(SOURCE_CALENDARS):
+        name = path.split("/")[2]
+        run.load[f"unified_{name}"] = load(dav, path, run.specs[index::2], f"kalends {name}")
 
 
 def load_servers(run: Run, kalends: ServerProcess, radicale: ServerProcess | None) -> None:
     kalends.start()
     ours = Dav(kalends, run.args.accept_encoding)
+    unified = Dav(kalends, run.args.accept_encoding, UNIFIED_USER) if run.args.unified else None
     stock: Dav | None = None
     try:
         run.load["kalends"] = load(ours, CALENDAR, run.specs, "kalends")
+        if unified is not None:
+            load_unified(run, unified)
         run.memory["kalends, after load"] = kalends.memory()
         if radicale is not None:
             run.load["kalends_guard"] = load(ours, GUARD_CALENDAR, run.shared, "kalends guard")
@@ -159,16 +180,30 @@ def load_servers(run: Run, kalends: ServerProcess, radicale: ServerProcess | Non
             run.load["radicale"] = load(stock, CALENDAR, run.shared, "radicale")
             run.memory["radicale, after load"] = radicale.memory()
         progress("correctness guard")
-        run.guard = run_guard(ours, stock, run.specs, run.shared, run.args)
+        seen = run.unified.hrefs() if run.unified is not None else None
+        run.guard = run_guard(ours, stock, run.specs, run.shared, run.args, unified, seen)
     finally:
-        ours.close()
-        if stock is not None:
-            stock.close()
+        for dav in (ours, stock, unified):
+            if dav is not None:
+                dav.close()
 
 
 def measure_servers(run: Run, kalends: ServerProcess, radicale: ServerProcess | None) -> None:
     run.sessions["kalends"] = measure(kalends, CALENDAR, run.specs, run.args, "kalends")
     run.memory["kalends, end"] = run.sessions["kalends"]["memory_end_mb"]
+    if run.unified is not None:
+        view = run.unified
+        run.sessions["kalends_unified"] = measure(
+            kalends,
+            UNIFIED_CALENDAR,
+            view.visible,
+            run.args,
+            "kalends unified",
+            UNIFIED_USER,
+            view.changeable,
+            view.new_event_filter(),
+        )
+        run.memory["kalends (unified), end"] = run.sessions["kalends_unified"]["memory_end_mb"]
     if radicale is None:
         return
     if len(run.shared) < len(run.specs):
@@ -181,7 +216,7 @@ def measure_servers(run: Run, kalends: ServerProcess, radicale: ServerProcess | 
 
 
 def execute(run: Run, directory: Path) -> None:
-    kalends = kalends_server(directory / "kalends", run.args.kalends_source)
+    kalends = kalends_server(directory / "kalends", run.args.kalends_source, run.args.unified)
     radicale = None if run.args.skip_radicale else radicale_server(directory / "radicale")
     try:
         load_servers(run, kalends, radicale)
@@ -205,6 +240,8 @@ def collect(run: Run, calib: dict[str, float]) -> dict[str, Any]:
             "years": args.years,
             "radicale_events": len(run.shared),
             "skip_radicale": args.skip_radicale,
+            "unified": args.unified,
+            "unified_visible": None if run.unified is None else len(run.unified.visible),
             "repeat": args.repeat,
             "slow_repeat": args.slow_repeat,
             "seed": args.seed,
@@ -233,6 +270,9 @@ def main(argv: Sequence[str] | None = None, doc: str | None = None) -> int:
         return 0
     shared = [] if args.skip_radicale else specs[: min(args.radicale_events, args.events)]
     run = Run(args, specs, shared)
+    if args.unified:
+        progress("fingerprints of the events (what the unified calendar collapses)")
+        run.unified = unified_view(specs)
     begin, load_average = time.monotonic(), os.getloadavg()
     with workspace(args.workdir) as directory:
         execute(run, directory)

@@ -23,11 +23,11 @@ DEPTH0 = {"Depth": "0", "Content-Type": XML_TYPE}
 class Dav:
     """One keep-alive connection to a server, Basic auth; every request is timed."""
 
-    def __init__(self, server: ServerProcess, accept_encoding: str) -> None:
+    def __init__(self, server: ServerProcess, accept_encoding: str, user: str = USER) -> None:
         self.server = server
         self.client = httpx.Client(
             base_url=server.url,
-            auth=(USER, PASSWORD),
+            auth=(user, PASSWORD),
             timeout=900.0,
             headers={"Accept-Encoding": accept_encoding},
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),

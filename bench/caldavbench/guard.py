@@ -19,7 +19,7 @@ from .dav import (
     response_hrefs,
 )
 from .model import EventSpec, Window, expected_hrefs
-from .servers import CALENDAR, GUARD_CALENDAR
+from .servers import CALENDAR, GUARD_CALENDAR, UNIFIED_CALENDAR
 
 
 def query_hrefs(dav: Dav, calendar: str, window: Window) -> set[str]:
@@ -57,8 +57,11 @@ def run_guard(
     specs: Sequence[EventSpec],
     shared: Sequence[EventSpec],
     args: argparse.Namespace,
+    unified: Dav | None = None,
+    unified_hrefs: set[str] | None = None,
 ) -> Guard:
-    """Kalends vs stock Radicale on the shared set, and both vs the generator's own expansion."""
+    """Kalends vs stock Radicale on the shared set, and both vs the generator's own expansion
+    (and the unified calendar, when measured, vs the same expansion)."""
     guard = Guard()
     rng = random.Random(f"{args.seed}:guard")
     windows = week_windows(args.years, rng, 6) + month_windows(args.years, rng, 2)
@@ -71,6 +74,11 @@ def run_guard(
             kalends_n=len(full),
             kalends_n_ok=guard.compare("Kalends (N) and the model", window, full, model),
         )
+        if unified is not None:
+            union = query_hrefs(unified, UNIFIED_CALENDAR, window)
+            seen = model if unified_hrefs is None else model & unified_hrefs
+            ok = guard.compare("the unified calendar and the model", window, union, seen)
+            row.update(unified_n=len(union), unified_n_ok=ok)
         if radicale is not None:
             row.update(_shared_row(guard, kalends, radicale, shared, window))
         guard.rows.append(row)

@@ -8,7 +8,7 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .data import event_stream
@@ -16,7 +16,7 @@ from .dav import Dav
 from .ics import render
 from .model import EventSpec
 from .operations import OPERATIONS, Session
-from .servers import ServerProcess
+from .servers import USER, ServerProcess
 
 MS = 1000.0
 
@@ -75,12 +75,21 @@ def measure(
     specs: Sequence[EventSpec],
     args: argparse.Namespace,
     label: str,
+    user: str = USER,
+    changeable: Sequence[str] = (),
+    new_event_filter: Callable[[EventSpec], bool] | None = None,
 ) -> dict[str, Any]:
-    """Restart the server, then run every operation; the first call of each is the cold one."""
+    """Restart the server, then run every operation; the first call of each is the cold one.
+
+    ``changeable``: the events sync_delta may edit (default: all); ``new_event_filter``: which
+    generated new events put_new may create (default: all)."""
     server.restart()
-    dav = Dav(server, args.accept_encoding)
+    dav = Dav(server, args.accept_encoding, user)
     new_events = event_stream(args.years, args.seed, prefix="new")
+    if new_event_filter is not None:
+        new_events = filter(new_event_filter, new_events)
     session = Session(dav, calendar, {s.href: s for s in specs}, args.years, new_events)
+    session.changeable = list(changeable)
     results: dict[str, Any] = {}
     try:
         results["first_request"] = summarize([dav.request("OPTIONS", "/")[1]])

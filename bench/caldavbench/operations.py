@@ -37,6 +37,7 @@ class Session:
     new_events: Iterator[EventSpec]
     rng: random.Random = field(default_factory=random.Random)
     created: list[str] = field(default_factory=list)  # made by put_new, removed by delete
+    changeable: list[str] = field(default_factory=list)  # sync_delta edits these (default: all)
     token: str = ""
     version: int = 0
     sizes: dict[str, list[int]] = field(default_factory=dict)
@@ -116,7 +117,8 @@ def op_sync_delta(s: Session) -> float:
     """Change 10 events (not timed), then time the delta REPORT from the previous token."""
     if not s.token:
         s.token = sync_token(s.report(sync_body(""), DEPTH0)[0])
-    changed = s.rng.sample(s.hrefs, min(10, len(s.specs)))
+    pool = s.changeable or s.hrefs
+    changed = s.rng.sample(pool, min(10, len(pool)))
     for href in changed:
         s.version += 1
         text = render(s.specs[href], sequence=s.version, note=f" [changed {s.version}]")

@@ -139,6 +139,36 @@ def operations_table(results: dict[str, Any]) -> list[str]:
     return _table(header, rows)
 
 
+def unified_table(results: dict[str, Any]) -> list[str]:
+    """The unified calendar (two sources, N events between them) next to the plain one of N."""
+    plain, unified = results["sessions"]["kalends"], results["sessions"]["kalends_unified"]
+    n, shown = results["config"]["events"], results["config"].get("unified_visible")
+    header = [
+        "operation",
+        f"plain N={n} p50",
+        f"unified N={n} (shows {shown}) p50",
+        "p95",
+        "cold",
+        "results",
+        "unified/plain (p50)",
+    ]
+    rows = []
+    for name in ("first_request", *(op[0] for op in OPERATIONS)):
+        ratio = unified["operations"][name]["p50_ms"] / max(
+            plain["operations"][name]["p50_ms"], 1e-6
+        )
+        rows.append(
+            [
+                LABELS[name],
+                _op_cells(plain, name)[0],
+                *_op_cells(unified, name),
+                _sizes(unified, name),
+                f"{ratio:.2f}x",
+            ]
+        )
+    return _table(header, rows)
+
+
 def load_table(results: dict[str, Any]) -> list[str]:
     rows = []
     for key, run in results["load"].items():
@@ -198,6 +228,7 @@ def guard_table(results: dict[str, Any]) -> list[str]:
         "model_n",
         "kalends_n",
         "kalends_n_ok",
+        *(["unified_n", "unified_n_ok"] if any("unified_n" in row for row in rows) else []),
         "model_m",
         "kalends_m",
         "radicale_m",
@@ -257,6 +288,16 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         *operations_table(results),
         "",
+        *(
+            [
+                "### Unified calendar over two sources holding the N events, vs a plain calendar",
+                "",
+                *unified_table(results),
+                "",
+            ]
+            if "kalends_unified" in results["sessions"]
+            else []
+        ),
         "### Server memory",
         "",
         *memory_table(results),

@@ -15,6 +15,11 @@ USER = "bench"
 PASSWORD = "bench-password"
 CALENDAR = "/bench/bench/"
 GUARD_CALENDAR = "/bench/guard/"
+# --unified: a user of their own (a user's plain calendars are members of their unified view)
+# with two sources holding the N events between them, and the unified calendar over them
+UNIFIED_USER = "bench-u"
+SOURCE_CALENDARS = ("/bench-u/src-a/", "/bench-u/src-b/")
+UNIFIED_CALENDAR = "/bench-u/all/"
 
 
 class BenchError(RuntimeError):
@@ -114,30 +119,45 @@ def source_environment(source: Path | None) -> dict[str, str] | None:
     return env
 
 
-def kalends_server(directory: Path, source: Path | None) -> ServerProcess:
+def _unified_config(password_hash: str) -> list[str]:
+    """The --unified user: two Obsidian sources whose vaults do not exist, so no sync engine
+    touches them (they are plain calendars here), and the unified calendar over them."""
+    lines = [
+        "",
+        f"[users.{UNIFIED_USER}]",
+        f'password_hash = "{password_hash}"',
+        f'unified = "{UNIFIED_CALENDAR.split("/")[2]}"',
+        f'default_target = "{SOURCE_CALENDARS[0].split("/")[2]}"',
+    ]
+    for priority, path in zip((2, 1), SOURCE_CALENDARS, strict=True):
+        name = path.split("/")[2]
+        lines += ["", f"[sources.{name}]", 'type = "obsidian"', f'user = "{UNIFIED_USER}"']
+        lines += [f"priority = {priority}", f'path = "no-vault-{name}"']
+    return lines
+
+
+def kalends_server(directory: Path, source: Path | None, unified: bool = False) -> ServerProcess:
     from kalends.security.passwords import hash_password
 
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "kalends.toml"
-    config.write_text(
-        "\n".join(
-            [
-                "[server]",
-                'host = "127.0.0.1"',
-                "port = 0",
-                f'data_dir = "{directory / "data"}"',
-                "",
-                "[auth]",
-                "failure_delay = 0.0",
-                "",
-                f"[users.{USER}]",
-                f'password_hash = "{hash_password(PASSWORD)}"',
-                f'calendars = ["{CALENDAR.split("/")[2]}", "{GUARD_CALENDAR.split("/")[2]}"]',
-            ]
-        )
-        + "\n",
-        encoding="utf-8",
-    )
+    password_hash = hash_password(PASSWORD)
+    lines = [
+        "[server]",
+        'host = "127.0.0.1"',
+        "port = 0",
+        f'data_dir = "{directory / "data"}"',
+        "",
+        "[auth]",
+        "failure_delay = 0.0",
+        "",
+        f"[users.{USER}]",
+        f'password_hash = "{password_hash}"',
+        f'calendars = ["{CALENDAR.split("/")[2]}", "{GUARD_CALENDAR.split("/")[2]}"]',
+    ]
+    if unified:
+        lines += _unified_config(password_hash)
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
     command = [sys.executable, "-m", "kalends", "serve", "--config", str(config)]
     env = source_environment(source)
     return ServerProcess("kalends", lambda: command, r"listening on http://(\S+)", directory, env)

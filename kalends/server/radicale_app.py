@@ -2,7 +2,9 @@
 
 - GET of a calendar streams the export from the database instead of building it in memory;
 - a free-busy REPORT is computed from the occurrence index instead of parsing every event;
-- a rejected PUT says why (Radicale answers a bare "Bad Request").
+- a rejected PUT says why (Radicale answers a bare "Bad Request");
+- requests that would break the unified calendar or a source's calendar are refused with a
+  reason before Radicale sees them (``kalends.server.structure``).
 
 Everything else, including every permission decision, stays Radicale's.
 """
@@ -25,10 +27,10 @@ from radicale.app.get import propose_filename, requests_freebusy_view
 from radicale.app.report import freebusy_periods, render_freebusy
 from radicale.item import filter as radicale_filter
 
-from kalends.server import propfind
+from kalends.server import propfind, structure
 from kalends.server.diagnose import explain_rejected_calendar, refuse_recurrence_bombs
 from kalends.server.rights import OwnerOnlyRights
-from kalends.storage import Collection
+from kalends.storage import Collection, Storage
 
 STREAM_KEY = "kalends.stream"
 Response = types.WSGIResponse
@@ -45,6 +47,29 @@ def _buffer_body(environ: types.WSGIEnviron) -> bytes:
     body: bytes = environ["wsgi.input"].read()
     _mutable(environ)["wsgi.input"] = io.BytesIO(body)
     return body
+
+
+def _refusable(method: str) -> Any:
+    """Radicale's handler of ``method``, behind Kalends' structural refusals."""
+    inherited = getattr(Application, f"do_{method}")
+
+    def handler(
+        self: KalendsApplication,
+        environ: types.WSGIEnviron,
+        base_prefix: str,
+        path: str,
+        user: str,
+        user_groups: set[str],
+        request_info: dict[str, Any],
+    ) -> Response:
+        refused = self._refused(method, environ, base_prefix, path, user, user_groups)
+        if refused is not None:
+            return refused
+        args = (environ, base_prefix, path, user, user_groups, request_info)
+        response: Response = inherited(self, *args)
+        return response
+
+    return handler
 
 
 class KalendsApplication(Application):
@@ -292,6 +317,42 @@ class KalendsApplication(Application):
         text: str = render_freebusy(periods, start, end)
         return text
 
+    # -- the unified calendar and sources' calendars ------------------------------------------
+
+    def _refused(
+        self,
+        method: str,
+        environ: types.WSGIEnviron,
+        base_prefix: str,
+        path: str,
+        user: str,
+        user_groups: set[str],
+    ) -> Response | None:
+        """A refusal of ``structure.refusal`` for a request the user may otherwise make."""
+        storage = self._storage
+        if not isinstance(storage, Storage):
+            return None
+        if not Access(self._rights, user, user_groups, path).check("w"):
+            return None  # Radicale's own answer: no reason given to strangers
+        raw = environ.get("HTTP_DESTINATION", "")
+        destination = structure.destination_path(raw, base_prefix) if raw else None
+        reason = structure.refusal(method, path, destination, storage.collection_kinds)
+        return None if reason is None else _forbidden(reason)
+
+    # Methods that change a collection's structure: refused with a reason where the unified
+    # or a source calendar cannot take them (see ``structure.refusal``), else Radicale's own.
+    do_DELETE = _refusable("DELETE")
+    do_MOVE = _refusable("MOVE")
+    do_MKCOL = _refusable("MKCOL")
+    do_MKCALENDAR = _refusable("MKCALENDAR")
+    do_PROPPATCH = _refusable("PROPPATCH")
+
+    def _storage_refusal(self) -> Response | None:
+        """The reason the storage gave for the write it just refused (see Storage.refusals)."""
+        storage = self._storage
+        refused = storage.refusals.take() if isinstance(storage, Storage) else None
+        return None if refused is None else _plain_answer(refused.status, refused.reason)
+
     # -- PUT ---------------------------------------------------------------------------------
 
     def do_PUT(
@@ -308,9 +369,13 @@ class KalendsApplication(Application):
             bomb = refuse_recurrence_bombs(body, path)
             if bomb is not None:
                 return _bad_request(bomb)
+        self._storage_refusal()  # forget one this thread left behind
         response: Response = super().do_PUT(
             environ, base_prefix, path, user, user_groups, request_info
         )
+        refused = self._storage_refusal()
+        if refused is not None and response[0] == client.BAD_REQUEST:
+            return refused
         if response[0] == client.PRECONDITION_FAILED and len(body) > self._max_resource_size:
             return _too_large(self._max_resource_size)  # Radicale's 412 for an oversized object
         if response[0] != client.BAD_REQUEST:
@@ -329,6 +394,16 @@ def _too_large(limit: int) -> Response:
         text,
         None,
     )
+
+
+def _plain_answer(status: int, reason: str) -> Response:
+    label = {403: "Forbidden", 409: "Conflict"}.get(status, "Refused")
+    headers = {"Content-Type": "text/plain; charset=utf-8"}
+    return status, headers, f"{label}: {reason}\n", None
+
+
+def _forbidden(reason: str) -> Response:
+    return _plain_answer(client.FORBIDDEN, reason)
 
 
 def _bad_request(reason: str) -> Response:

@@ -1,13 +1,31 @@
 """Who may do what: every user owns their home and the calendars in it, nobody else's.
 
-Radicale's ``owner_only`` rights, with one change: a user's home collection cannot be deleted
-(deleting it would delete every calendar at once); calendars themselves can be.
+Radicale's ``owner_only`` rights, with these changes:
+
+- a user's home collection cannot be deleted (deleting it would delete every calendar at once);
+- nor can the unified calendar (a view of the others) or a source's calendar (it mirrors a
+  source of the admin file, which decides whether it exists). The path alone does not tell
+  those apart, so ``deletion_refusal`` decides from the stored collection, with a reason the
+  application answers with (403); plain calendars can be deleted.
 """
 
 from __future__ import annotations
 
 from radicale import pathutils
 from radicale.rights import owner_only
+
+_UNDELETABLE = {
+    "unified": "the unified calendar is a view of your other calendars and cannot be deleted",
+    "source": (
+        "this calendar mirrors a source of the server configuration: "
+        "remove the source there instead"
+    ),
+}
+
+
+def deletion_refusal(kind: str) -> str | None:
+    """Why a collection of ``kind`` cannot be deleted, or None when it can."""
+    return _UNDELETABLE.get(kind)
 
 
 class OwnerOnlyRights(owner_only.Rights):

@@ -83,14 +83,22 @@ class Transactions:
             yield
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """The current write transaction, or a short read transaction of its own."""
+    def read(self, snapshot: bool = False) -> Iterator[Connection]:
+        """The current write transaction, or a short read transaction of its own.
+
+        ``snapshot``: every statement sees the same database state (an answer built from
+        several queries). SQLite's read transactions always do; PostgreSQL's need REPEATABLE
+        READ.
+        """
         current = self._current
         if current is not None:
             yield current
             return
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+        with self.engine.connect() as conn:
+            if snapshot and self._sqlite_writer is None:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
 
     @property
     def in_write(self) -> bool:

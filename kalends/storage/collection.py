@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, overload
 from radicale import item as radicale_item
 from radicale import storage as radicale_storage
 from radicale.item import filter as radicale_filter
-from sqlalchemy import select, union_all, update
+from sqlalchemy import Connection, select, union_all, update
 
 from kalends.storage import export, query, writes
 from kalends.storage.models import UID_PRESENT, collections, items, tombstones
@@ -35,6 +35,10 @@ class Collection(radicale_storage.BaseCollection):
         self._rev: int = row.rev
         self._modified_at: float = row.modified_at
         self._props: dict[str, str] = json.loads(row.props)
+        # "calendar", "source" (mirrors ``source``) or "unified" (see kalends.storage.unified)
+        self.kind: str = getattr(row, "kind", "calendar")
+        self.source: str | None = getattr(row, "source", None)
+        self.priority: int = getattr(row, "priority", 0)
 
     @property
     def path(self) -> str:
@@ -180,14 +184,16 @@ class Collection(radicale_storage.BaseCollection):
 
     # -- sync-collection (RFC 6578) ------------------------------------------------------------
 
+    def _current_token(self, conn: Connection) -> tuple[str, int, int]:
+        """The sync token now, with the revision it names and the oldest one still valid."""
+        rev, pruned_rev = conn.execute(
+            select(collections.c.rev, collections.c.pruned_rev).where(collections.c.id == self.id)
+        ).one()
+        return f"{SYNC_TOKEN_PREFIX}{self._uid}:{rev}", int(rev), int(pruned_rev)
+
     def sync(self, old_token: str = "") -> tuple[str, Iterable[str]]:
         with self._storage.transactions.read() as conn:
-            rev, pruned_rev = conn.execute(
-                select(collections.c.rev, collections.c.pruned_rev).where(
-                    collections.c.id == self.id
-                )
-            ).one()
-            token = f"{SYNC_TOKEN_PREFIX}{self._uid}:{rev}"
+            token, rev, pruned_rev = self._current_token(conn)
             if not old_token:  # lazy: PROPFIND asks for the token and ignores the listing
                 return token, (
                     row.href for batch in self._batches((items.c.href,)) for row in batch

@@ -18,12 +18,14 @@ from radicale import pathutils
 from radicale import storage as radicale_storage
 from sqlalchemy import Connection, Engine, delete, func, insert, literal, or_, select, update
 
-from kalends.storage import writes
+from kalends.storage import view_log, writes
 from kalends.storage.base import Transactions
 from kalends.storage.collection import Collection
 from kalends.storage.engine import create_storage_engine, migrate_database
 from kalends.storage.models import collections, items
+from kalends.storage.refusals import RefusalSlot
 from kalends.storage.rows import FULL_COLUMNS, AnyRow, StoredItem
+from kalends.storage.unified import UnifiedCollection
 
 PLUGIN_CONFIG_SCHEMA = {
     "storage": {"database_url": {"value": "", "help": "SQLAlchemy database URL", "type": str}}
@@ -76,6 +78,13 @@ class Storage(radicale_storage.BaseStorage):
             migrate_database(url)
             engine = create_storage_engine(url)
         self.transactions = Transactions(engine)
+        self.refusals = RefusalSlot()
+
+    def _collection(self, row: AnyRow) -> Collection:
+        """The collection object for a stored row: the unified calendar is a view."""
+        if getattr(row, "kind", "calendar") == "unified":
+            return UnifiedCollection(self, row)
+        return Collection(self, row)
 
     # -- discovery -----------------------------------------------------------------------------
 
@@ -110,7 +119,7 @@ class Storage(radicale_storage.BaseStorage):
             if found is not None:
                 yield found
             return
-        collection = Collection(self, target)
+        collection = self._collection(target)
         yield collection
         if depth != "0":
             yield from self._children(collection, child_context_manager)
@@ -118,6 +127,8 @@ class Storage(radicale_storage.BaseStorage):
     def _item_at(self, conn: Connection, parent: AnyRow | None, href: str) -> StoredItem | None:
         if parent is None:
             return None
+        if parent.kind == "unified":
+            return UnifiedCollection(self, parent).item_at(conn, href)
         row = conn.execute(
             select(*FULL_COLUMNS).where(items.c.collection_id == parent.id, items.c.href == href)
         ).first()
@@ -139,7 +150,7 @@ class Storage(radicale_storage.BaseStorage):
             ).all()
         for row in rows:
             with guard(row.path, None):
-                yield Collection(self, row)
+                yield self._collection(row)
 
     # -- collections ---------------------------------------------------------------------------
 
@@ -153,7 +164,11 @@ class Storage(radicale_storage.BaseStorage):
         with self.transactions.write(_owner(sane)) as conn:
             row = conn.execute(select(collections).where(collections.c.path == sane)).first()
             if row is None:
-                row = self._insert_collection(conn, sane, props or {})
+                row = self.insert_collection(conn, sane, props or {})
+            elif row.kind == "unified":
+                raise self.refusals.refuse(
+                    403, "the unified calendar is virtual: it cannot be created or replaced"
+                )
             elif props:
                 conn.execute(
                     update(collections)
@@ -168,14 +183,17 @@ class Storage(radicale_storage.BaseStorage):
                     conn, collection, list(items or ()), props.get("tag", "")
                 )
             row = conn.execute(select(collections).where(collections.c.id == row.id)).one()
-        return Collection(self, row), replaced, new_hrefs
+        return self._collection(row), replaced, new_hrefs
 
     def stored_root(self, conn: Connection) -> AnyRow:
         """The row of the root collection, inserted the first time properties are set on "/"."""
         row = conn.execute(select(collections).where(collections.c.path == "")).first()
-        return row if row is not None else self._insert_collection(conn, "", {})
+        return row if row is not None else self.insert_collection(conn, "", {})
 
-    def _insert_collection(self, conn: Connection, path: str, props: Mapping[str, str]) -> AnyRow:
+    def insert_collection(
+        self, conn: Connection, path: str, props: Mapping[str, str], **columns: Any
+    ) -> AnyRow:
+        """Insert a collection row; ``columns``: kind, source, priority (default: a calendar)."""
         return conn.execute(
             insert(collections)
             .values(
@@ -187,6 +205,7 @@ class Storage(radicale_storage.BaseStorage):
                 rev=0,
                 pruned_rev=0,
                 modified_at=time.time(),
+                **columns,
             )
             .returning(*collections.c)
         ).one()
@@ -236,6 +255,19 @@ class Storage(radicale_storage.BaseStorage):
             )
         with self.transactions.write(_owner(path)) as conn:
             conn.execute(statement)
+            if path:  # a calendar of the view may be gone: its items cannot be listed any more
+                view_log.invalidate_tokens(conn, _owner(path))
+
+    def collection_kinds(self, paths: Iterable[str]) -> dict[str, str]:
+        """The kind ("calendar", "source", "unified") of each of ``paths`` (stripped, as
+        collections store them) that is a collection."""
+        with self.transactions.read() as conn:
+            rows = conn.execute(
+                select(collections.c.path, collections.c.kind).where(
+                    collections.c.path.in_(set(paths))
+                )
+            ).all()
+        return {row.path: row.kind for row in rows}
 
     # -- moves and locking ---------------------------------------------------------------------
 
@@ -247,6 +279,10 @@ class Storage(radicale_storage.BaseStorage):
         source = item.collection
         assert isinstance(source, Collection) and isinstance(to_collection, Collection)
         assert item.href is not None
+        if isinstance(source, UnifiedCollection) or isinstance(to_collection, UnifiedCollection):
+            raise self.refusals.refuse(
+                403, "items cannot be moved into or out of the unified calendar"
+            )
         with self.transactions.write(_owner(source.path)) as conn:
             writes.delete_item(conn, to_collection.id, to_href)
             writes.delete_item(conn, source.id, item.href)

@@ -8,17 +8,27 @@ enclosing time range and is re-checked by the application.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, false, select, true, union, union_all
+from sqlalchemy import Column, Connection, Table, and_, false, select, true, union, union_all
 
 from kalends.storage.models import SHORT_SPAN, items, occurrences
 from kalends.storage.occurrences import TIMESTAMP_MAX, TIMESTAMP_MIN
 from kalends.storage.rows import FULL_COLUMNS
 
 FreeBusyPeriod = tuple[datetime, datetime, str]
+CollectionIds = int | Sequence[int]  # one collection, or the members of a unified calendar
+
+
+def _of(column: Column[Any], ids: CollectionIds) -> Any:
+    """``column`` in ``ids``: plain equality for one collection, as the indexes expect."""
+    if isinstance(ids, int):
+        return column == ids
+    if not ids:
+        return false()
+    return column == ids[0] if len(ids) == 1 else column.in_(list(ids))
 
 
 def _overlapping(table: Table, start: int, end: int) -> tuple[Any, Any]:
@@ -42,30 +52,38 @@ def _interval_columns(table: Table) -> tuple[Any, Any, Any]:
     return occurrences.c.start, occurrences.c.end, occurrences.c.long
 
 
-def exact_event_rows(conn: Connection, collection_id: int, start: int, end: int) -> Sequence[Any]:
+def exact_event_rows(
+    conn: Connection,
+    collection_id: CollectionIds,
+    start: int,
+    end: int,
+    columns: Iterable[Any] = FULL_COLUMNS,
+) -> Sequence[Any]:
     """VEVENT items with an occurrence in [start, end), for items whose index covers the window."""
     ids = union(
         *(
             select(occurrences.c.item_id).where(
-                occurrences.c.collection_id == collection_id, condition
+                _of(occurrences.c.collection_id, collection_id), condition
             )
             for condition in _overlapping(occurrences, start, end)
         )
     ).subquery()
     return conn.execute(
-        select(*FULL_COLUMNS).where(
-            items.c.id.in_(select(ids.c.item_id)), items.c.indexed_until >= end
-        )
+        select(*columns).where(items.c.id.in_(select(ids.c.item_id)), items.c.indexed_until >= end)
     ).all()
 
 
 def unindexed_event_rows(
-    conn: Connection, collection_id: int, start: int, end: int
+    conn: Connection,
+    collection_id: CollectionIds,
+    start: int,
+    end: int,
+    columns: Iterable[Any] = FULL_COLUMNS,
 ) -> Sequence[Any]:
     """VEVENT items whose occurrence index does not cover the window (long series, odd data)."""
     return conn.execute(
-        select(*FULL_COLUMNS).where(
-            items.c.collection_id == collection_id,
+        select(*columns).where(
+            _of(items.c.collection_id, collection_id),
             items.c.indexed_until < end,
             items.c.component == "VEVENT",
             items.c.tr_start < end,
@@ -75,34 +93,45 @@ def unindexed_event_rows(
 
 
 def enclosing_rows(
-    conn: Connection, collection_id: int, tag: str | None, start: int, end: int
+    conn: Connection,
+    collection_id: CollectionIds,
+    tag: str | None,
+    start: int,
+    end: int,
+    columns: Iterable[Any] = FULL_COLUMNS,
 ) -> Sequence[Any]:
     """Radicale's default pre-filter: items whose enclosing time range meets the window."""
     tagged = [] if tag is None else [items.c.component == tag]
     selects = (
-        select(*FULL_COLUMNS).where(items.c.collection_id == collection_id, condition, *tagged)
+        select(*columns).where(_of(items.c.collection_id, collection_id), condition, *tagged)
         for condition in _overlapping(items, start, end)
     )
     return conn.execute(union_all(*selects)).all()
 
 
 def prefilter(
-    conn: Connection, collection_id: int, tag: str | None, start: int, end: int, simple: bool
+    conn: Connection,
+    collection_id: CollectionIds,
+    tag: str | None,
+    start: int,
+    end: int,
+    simple: bool,
+    columns: Sequence[Any] = FULL_COLUMNS,
 ) -> Iterator[tuple[Any, bool]]:
     """(row, filters_matched) pairs for ``BaseCollection.get_filtered``."""
     if simple and tag == "VEVENT" and start <= TIMESTAMP_MIN and end >= TIMESTAMP_MAX:
         # No time-range (an expand REPORT drops it before asking): the component test is the
         # whole filter, so every VEVENT matches exactly, however far its index reaches.
-        for row in enclosing_rows(conn, collection_id, tag, start, end):
+        for row in enclosing_rows(conn, collection_id, tag, start, end, columns):
             yield row, True
         return
     if simple and tag == "VEVENT":
-        for row in exact_event_rows(conn, collection_id, start, end):
+        for row in exact_event_rows(conn, collection_id, start, end, columns):
             yield row, True
-        for row in unindexed_event_rows(conn, collection_id, start, end):
+        for row in unindexed_event_rows(conn, collection_id, start, end, columns):
             yield row, False
         return
-    for row in enclosing_rows(conn, collection_id, tag, start, end):
+    for row in enclosing_rows(conn, collection_id, tag, start, end, columns):
         yield row, simple and (start <= row.tr_start or row.tr_end <= end)
 
 
@@ -110,22 +139,37 @@ def _utc(timestamp: int) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
 
 
-def indexed_busy_periods(
-    conn: Connection, collection_id: int, start: int, end: int, limit: int
-) -> list[FreeBusyPeriod]:
-    """Busy periods of every fully indexed event, clipped to the window, without parsing."""
+def busy_occurrence_rows(
+    conn: Connection,
+    collection_id: CollectionIds,
+    start: int,
+    end: int,
+    item_columns: Iterable[Any] = (),
+) -> Sequence[Any]:
+    """The busy occurrences of fully indexed events in the window (with ``item_columns``)."""
     selects = (
-        select(occurrences.c.start, occurrences.c.end, occurrences.c.fbtype)
+        select(occurrences.c.start, occurrences.c.end, occurrences.c.fbtype, *item_columns)
         .join(items, items.c.id == occurrences.c.item_id)
         .where(
-            occurrences.c.collection_id == collection_id,
+            _of(occurrences.c.collection_id, collection_id),
             condition,
             items.c.indexed_until >= end,
             occurrences.c.fbtype.is_not(None),
         )
         for condition in _overlapping(occurrences, start, end)
     )
-    rows = conn.execute(union_all(*selects)).all()
+    return conn.execute(union_all(*selects)).all()
+
+
+def clipped_periods(rows: Sequence[Any], start: int, end: int, limit: int) -> list[FreeBusyPeriod]:
+    """Busy periods clipped to the window; ValueError past the configured limit."""
     if limit > 0 and len(rows) >= limit:
         raise ValueError(f"FREEBUSY occurrences limit of {limit} hit")
     return [(_utc(max(row.start, start)), _utc(min(row.end, end)), row.fbtype) for row in rows]
+
+
+def indexed_busy_periods(
+    conn: Connection, collection_id: int, start: int, end: int, limit: int
+) -> list[FreeBusyPeriod]:
+    """Busy periods of every fully indexed event, clipped to the window, without parsing."""
+    return clipped_periods(busy_occurrence_rows(conn, collection_id, start, end), start, end, limit)

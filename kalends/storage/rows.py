@@ -47,12 +47,14 @@ class StoredItem(radicale_item.Item):
         collection: BaseCollection,
         row: AnyRow,
         load_text: Callable[[], str] | None = None,
+        href: str | None = None,
     ) -> None:
+        """``href``: the item's name in ``collection`` when it is not the row's own."""
         # Radicale's __init__ only stores these attributes, after re-sanitising the collection
         # path, which costs more than the rest of a query answer; the row is already trusted.
         self._collection_path = collection.path
         self.collection = collection
-        self.href = row.href
+        self.href = row.href if href is None else href
         self._modified_at: float = row.modified_at
         self._text = row.text if "text" in row._fields else None
         self._vobject_item = None

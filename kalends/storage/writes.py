@@ -8,7 +8,9 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from kalends.storage import view_log
 from kalends.storage.base import ORIGIN_KEY
+from kalends.storage.fingerprint import event_fingerprint
 from kalends.storage.models import (
     SHORT_SPAN,
     collections,
@@ -20,6 +22,7 @@ from kalends.storage.models import (
 from kalends.storage.occurrences import index_occurrences
 from kalends.storage.rows import FULL_COLUMNS
 from kalends.storage.validation import check_calendar_object
+from kalends.storage.view import Ident
 
 SYNC_TOKEN_MAX_AGE = 30 * 24 * 3600
 
@@ -61,8 +64,10 @@ def _item_values(item: Any, rev: int, now: float) -> tuple[dict[str, Any], list[
     """Row values for a prepared Radicale item, and its occurrence rows."""
     tr_start, tr_end = item.time_range
     component = item.component_name
+    fingerprint = ""
     if item.name == "VCALENDAR":
         check_calendar_object(item.vobject_item)
+        fingerprint = event_fingerprint(item.vobject_item)
     index = index_occurrences(item.vobject_item, component)
     values = {
         "uid": item.uid,
@@ -76,6 +81,7 @@ def _item_values(item: Any, rev: int, now: float) -> tuple[dict[str, Any], list[
         "indexed_until": index.indexed_until,
         "rev": rev,
         "modified_at": now,
+        "fingerprint": fingerprint,
     }
     rows = [
         {"start": o.start, "end": o.end, "long": o.long, "fbtype": o.fbtype}
@@ -91,9 +97,11 @@ def upsert_item(
     now = time.time()
     rev = _record_change(conn, collection_id, href, now, rev)
     values, occurrence_rows = _item_values(item, rev, now)
+    fingerprint: str = values["fingerprint"]
     old = conn.execute(
         select(*FULL_COLUMNS).where(items.c.collection_id == collection_id, items.c.href == href)
     ).first()
+    watch = view_log.watch(conn, collection_id, href, {values["uid"]}, {fingerprint})
     try:
         if old is not None:
             item_id = old.id
@@ -117,11 +125,14 @@ def upsert_item(
             row["item_id"] = item_id
             row["collection_id"] = collection_id
         conn.execute(insert(occurrences), occurrence_rows)
+    if watch is not None:
+        watch.finish(Ident(item_id, collection_id, href, values["uid"], fingerprint))
     return old
 
 
 def delete_item(conn: Connection, collection_id: int, href: str, rev: int | None = None) -> bool:
     """Delete one item and leave a tombstone for sync-collection; False when it did not exist."""
+    watch = view_log.watch(conn, collection_id, href)
     item_id = conn.execute(
         delete(items)
         .where(items.c.collection_id == collection_id, items.c.href == href)
@@ -135,6 +146,8 @@ def delete_item(conn: Connection, collection_id: int, href: str, rev: int | None
         insert(tombstones).values(collection_id=collection_id, href=href, rev=rev, deleted_at=now)
     )
     _prune_tombstones(conn, collection_id, now)
+    if watch is not None:
+        watch.finish(None)
     return True
 
 

@@ -519,13 +519,13 @@ def test_example_configuration_is_valid() -> None:
 
 def test_example_commented_sections_are_valid(here: Path) -> None:
     text = EXAMPLE.read_text(encoding="utf-8")
-    for block in ("# [sources.notes]", "# [views.busy]"):
+    for block in ("# [sources.holidays]", "# [views.busy]"):
         start = text.index(block)
         end = text.find("\n\n", start)
         section = text[start : end if end >= 0 else len(text)]
         text = text.replace(section, re.sub(r"^# ", "", section, flags=re.MULTILINE))
-    text = text.replace("# default_target", "default_target")
     settings = load(text)
     assert settings.sources["notes"].type == "obsidian"
+    assert settings.sources["holidays"].options["url"] == "https://example.org/holidays.ics"
     assert settings.users["demo"].default_target == "notes"
     assert settings.views["busy"].sources == ("notes",)

@@ -228,6 +228,7 @@ def test_a_row_that_does_not_open_is_an_error_not_an_empty_result(
 def redaction(caplog: pytest.LogCaptureFixture) -> Iterator[RedactionFilter]:
     made = RedactionFilter()
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")  # `kalends serve` quiets httpx to WARNING
     install_redaction(made)
     yield made
     for handler in logging.getLogger().handlers:

@@ -1,0 +1,171 @@
+"""The unified calendar's revision log, kept up to date as its members are written.
+
+A write to one member can change what the unified view shows under other hrefs: deleting the
+winner of a duplicate reveals the loser under its own href, an edited summary merges or splits a
+fingerprint group. A member's own log cannot tell afterwards (a tombstone keeps no UID or
+fingerprint), so every member write compares the view around the written item before and after,
+in the write's transaction, and records the view hrefs whose item changed, with the unified
+collection's next revision, as ``tombstones`` rows of the unified collection. A sync-collection
+delta on the unified calendar is then one indexed query, as on any calendar, and each href in it
+is answered with its current state (200, or 404 when nothing is seen there any more).
+
+Changes the log cannot follow item by item (a member calendar deleted, a priority changed)
+invalidate the unified calendar's sync tokens instead: clients then sync from scratch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from kalends.storage.models import collections, tombstones
+from kalends.storage.view import MEMBER_KINDS, Ident, Key, Member, Members, unaliased
+from kalends.storage.view_engine import ViewEngine
+
+SYNC_TOKEN_MAX_AGE = 30 * 24 * 3600  # as for every calendar (kalends.storage.writes)
+_PRUNE_EVERY = 64  # revisions between two prunings of the log
+
+
+class ViewWatch:
+    """The view around one member item, taken before it is written."""
+
+    def __init__(
+        self, conn: Connection, unified_id: int, engine: ViewEngine, key: Key, owner: str
+    ) -> None:
+        self._conn = conn
+        self._unified_id = unified_id
+        self._engine = engine
+        self._key = key
+        self._owner = owner
+        self._before = engine.resolve()
+        self._targets = set(engine.targets)
+
+    def finish(self, written: Ident | None) -> None:
+        """Record what changed, now that the item is ``written`` (None: deleted)."""
+        engine = self._engine
+        engine.replace(self._key, written)
+        after = engine.resolve()
+        if engine.targets - self._targets - {self._key}:
+            # An alias chain reached items the first look did not cover (two calendars holding
+            # literal "<name>~<calendar>.ics" names): no exact delta, clients sync afresh.
+            invalidate_tokens(self._conn, self._owner)
+            return
+        before = self._before
+        changed = {
+            href
+            for key in before.keys() | after.keys()
+            if before.get(key) != after.get(key)
+            for href in (before.get(key), after.get(key))
+            if href
+        }
+        changed.update(h for h in (before.get(self._key), after.get(self._key)) if h)
+        record(self._conn, self._unified_id, changed)
+
+
+def watch(
+    conn: Connection,
+    collection_id: int,
+    href: str,
+    uids: Iterable[str] = (),
+    fps: Iterable[str] = (),
+) -> ViewWatch | None:
+    """Look at the view around ``href`` of member ``collection_id`` before writing it there.
+
+    ``uids`` and ``fps`` are the identity the item is about to take; the one it has now is read
+    here. None when the collection is no member of a unified calendar.
+    """
+    siblings = conn.execute(
+        select(
+            collections.c.id,
+            collections.c.path,
+            collections.c.parent_path,
+            collections.c.kind,
+            collections.c.source,
+            collections.c.priority,
+            collections.c.tag,
+        ).where(
+            collections.c.parent_path
+            == select(collections.c.parent_path)
+            .where(collections.c.id == collection_id)
+            .scalar_subquery()
+        )
+    ).all()
+    unified = next((row for row in siblings if row.kind == "unified"), None)
+    members = Members(
+        Member(row.id, row.path, row.kind, row.source, row.priority)
+        for row in siblings
+        if row.kind in MEMBER_KINDS and row.tag == "VCALENDAR"
+    )
+    if unified is None or collection_id not in members.by_id:
+        return None
+    # What the write can change: the winner of the old and new UIDs' groups, hence who wins
+    # the fingerprint groups of any copy in them, hence which item keeps each of their hrefs.
+    engine = ViewEngine(conn, members)
+    engine.add_targets(href={href} | unaliased({href}, members.names))
+    uids = {*uids, *(row.uid for row in engine.at_href(href))}
+    engine.add_targets(uid=uids)
+    copies = [row for uid in uids for row in engine.with_uid(uid)]
+    engine.add_targets(fp={*fps, *(row.fingerprint for row in (*copies, *engine.at_href(href)))})
+    return ViewWatch(conn, unified.id, engine, (collection_id, href), unified.parent_path)
+
+
+def record(conn: Connection, unified_id: int, hrefs: set[str]) -> None:
+    """A new revision of the unified collection (its CTag) listing ``hrefs`` as changed."""
+    now = time.time()
+    rev: int = conn.execute(
+        update(collections)
+        .where(collections.c.id == unified_id)
+        .values(rev=collections.c.rev + 1, modified_at=now)
+        .returning(collections.c.rev)
+    ).scalar_one()
+    if hrefs:
+        ordered = sorted(hrefs)
+        conn.execute(
+            delete(tombstones).where(
+                tombstones.c.collection_id == unified_id, tombstones.c.href.in_(ordered)
+            )
+        )
+        conn.execute(
+            insert(tombstones),
+            [
+                {"collection_id": unified_id, "href": h, "rev": rev, "deleted_at": now}
+                for h in ordered
+            ],
+        )
+    if rev % _PRUNE_EVERY == 0:
+        _prune(conn, unified_id, now)
+
+
+def _prune(conn: Connection, unified_id: int, now: float) -> None:
+    """Forget entries older than the sync-token lifetime; older tokens become invalid."""
+    pruned = (
+        conn.execute(
+            delete(tombstones)
+            .where(
+                tombstones.c.collection_id == unified_id,
+                tombstones.c.deleted_at < now - SYNC_TOKEN_MAX_AGE,
+            )
+            .returning(tombstones.c.rev)
+        )
+        .scalars()
+        .all()
+    )
+    if pruned:
+        conn.execute(
+            update(collections).where(collections.c.id == unified_id).values(pruned_rev=max(pruned))
+        )
+
+
+def invalidate_tokens(conn: Connection, owner: str) -> None:
+    """Every sync token of ``owner``'s unified calendar becomes invalid; its CTag changes."""
+    conn.execute(
+        update(collections)
+        .where(collections.c.parent_path == owner, collections.c.kind == "unified")
+        .values(
+            rev=collections.c.rev + 1,
+            pruned_rev=collections.c.rev + 1,
+            modified_at=time.time(),
+        )
+    )
