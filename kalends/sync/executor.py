@@ -228,16 +228,14 @@ class Round:
         return report
 
     async def _plan(self, state: RoundState, listing: Listing, confirmed: bool) -> Plan:
-        touched = [
-            status.href
-            for status in state.statuses.values()
-            if status.remote_id in _changed_ids(listing, state)
-        ]
+        changed = _changed_ids(listing, state)
+        touched = [s.href for s in state.statuses.values() if s.remote_id in changed]
         texts = await asyncio.to_thread(self.store.current, touched)
         snapshot = Snapshot(
             state.statuses, state.local_changes, texts, state.cursor, state.quarantine
         )
-        return make_plan(snapshot, listing, self.policy, confirmed)
+        # Off the event loop: a full listing of thousands of events takes a while to compare.
+        return await asyncio.to_thread(make_plan, snapshot, listing, self.policy, confirmed)
 
     async def _apply(self, plan: Plan, through: int, report: Report) -> None:
         pulls: list[Applied] = []
