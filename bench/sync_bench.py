@@ -93,7 +93,7 @@ def engine_rounds(config: Path, folder: Path, notes: int, rounds: int) -> dict[s
     engine = create_storage_engine(settings.storage.url)
     transactions = Transactions(engine)
     store = SqlSyncStore(transactions, find_source_collection(transactions, "notes"))
-    bridge = ObsidianBridge(folder.parent, "calendar")
+    bridge = ObsidianBridge(folder.parent, "calendar")  # one bridge, as in a running server
     initial, applied = asyncio.run(one_round(store, bridge))
     assert applied == notes, f"imported {applied} of {notes}"
     incremental = []
@@ -101,7 +101,7 @@ def engine_rounds(config: Path, folder: Path, notes: int, rounds: int) -> dict[s
         for k in range(10):
             n = (r * 37 + k * 101) % notes
             note_path(folder, n).write_text(note_text(n, r), encoding="utf-8")
-        seconds, changed = asyncio.run(one_round(store, ObsidianBridge(folder.parent, "calendar")))
+        seconds, changed = asyncio.run(one_round(store, bridge))
         assert changed == 10, changed
         incremental.append(seconds)
     engine.dispose()

@@ -91,9 +91,18 @@ def _item_values(item: Any, rev: int, now: float) -> tuple[dict[str, Any], list[
 
 
 def upsert_item(
-    conn: Connection, collection_id: int, href: str, item: Any, rev: int | None = None
+    conn: Connection,
+    collection_id: int,
+    href: str,
+    item: Any,
+    rev: int | None = None,
+    track_view: bool = True,
 ) -> Any:
-    """Create or replace the item at ``href``; returns the replaced row (with text) or None."""
+    """Create or replace the item at ``href``; returns the replaced row (with text) or None.
+
+    ``track_view=False``: the caller writes many items and invalidates the unified calendar's
+    sync tokens once instead (``view_log.invalidate_tokens``), sparing a view comparison each.
+    """
     now = time.time()
     rev = _record_change(conn, collection_id, href, now, rev)
     values, occurrence_rows = _item_values(item, rev, now)
@@ -101,7 +110,11 @@ def upsert_item(
     old = conn.execute(
         select(*FULL_COLUMNS).where(items.c.collection_id == collection_id, items.c.href == href)
     ).first()
-    watch = view_log.watch(conn, collection_id, href, {values["uid"]}, {fingerprint})
+    watch = (
+        view_log.watch(conn, collection_id, href, {values["uid"]}, {fingerprint})
+        if track_view
+        else None
+    )
     try:
         if old is not None:
             item_id = old.id
@@ -130,9 +143,15 @@ def upsert_item(
     return old
 
 
-def delete_item(conn: Connection, collection_id: int, href: str, rev: int | None = None) -> bool:
+def delete_item(
+    conn: Connection,
+    collection_id: int,
+    href: str,
+    rev: int | None = None,
+    track_view: bool = True,
+) -> bool:
     """Delete one item and leave a tombstone for sync-collection; False when it did not exist."""
-    watch = view_log.watch(conn, collection_id, href)
+    watch = view_log.watch(conn, collection_id, href) if track_view else None
     item_id = conn.execute(
         delete(items)
         .where(items.c.collection_id == collection_id, items.c.href == href)

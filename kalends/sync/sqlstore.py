@@ -25,7 +25,7 @@ from kalends.storage.models import (
     sync_status,
 )
 from kalends.sync.model import LocalItem, Status
-from kalends.sync.sqlwrites import BatchWriter
+from kalends.sync.sqlwrites import BULK, BatchWriter
 from kalends.sync.store import Applied, Outcome, RoundEnd, RoundState
 from kalends.sync.vectors import VersionVector
 
@@ -121,7 +121,9 @@ class SqlSyncStore:
     def apply(self, run_id: str, applied: Sequence[Applied], outbox_through: int) -> list[Outcome]:
         owner, source = self.collection.owner, self.collection.source
         with self.transactions.write(owner, origin=source) as conn:
-            batch = BatchWriter(conn, self.collection.id, self.collection.path, run_id)
+            batch = BatchWriter(
+                conn, self.collection.id, self.collection.path, run_id, bulk=len(applied) > BULK
+            )
             outcomes = [batch.apply(one) for one in applied]
             batch.flush(outbox_through)
         return outcomes

@@ -14,12 +14,16 @@ from radicale import item as radicale_item
 from sqlalchemy import Connection, delete, insert, select, update
 
 from kalends.storage.models import items, journal, outbox, sync_status
+from kalends.storage.view_log import invalidate_tokens
 from kalends.storage.writes import bump_revision, delete_item, upsert_item
 from kalends.sync.model import Action, Kind
 from kalends.sync.store import Applied, Outcome
 
 MAX_RRULE_OCCURRENCES = 10_000
 _CHUNK = 500
+# Above this many items a batch does not track the unified view item by item: it invalidates
+# the unified calendar's sync tokens once (clients resync, as they would after an import).
+BULK = 20
 
 
 def prepare_item(path: str, href: str, text: str) -> radicale_item.Item:
@@ -52,8 +56,11 @@ def _free_href(uid: str, taken: set[str]) -> str:
 
 
 class BatchWriter:
-    def __init__(self, conn: Connection, collection_id: int, path: str, run_id: str) -> None:
+    def __init__(
+        self, conn: Connection, collection_id: int, path: str, run_id: str, bulk: bool = False
+    ) -> None:
         self.conn = conn
+        self.bulk = bulk
         self.collection_id = collection_id
         self.path = path
         self.run_id = run_id
@@ -108,11 +115,11 @@ class BatchWriter:
         if self._rev is None:
             self._rev = bump_revision(self.conn, self.collection_id, self.now)
         if text is None:
-            delete_item(self.conn, self.collection_id, href, self._rev)
+            delete_item(self.conn, self.collection_id, href, self._rev, not self.bulk)
             return None
         item = prepare_item(self.path, href, text)
         with self.conn.begin_nested():
-            upsert_item(self.conn, self.collection_id, href, item, self._rev)
+            upsert_item(self.conn, self.collection_id, href, item, self._rev, not self.bulk)
         etag: str = item.etag
         return etag
 
@@ -168,6 +175,8 @@ class BatchWriter:
     def flush(self, outbox_through: int) -> None:
         """Write what the batch gathered: statuses replaced, journal appended, outbox consumed."""
         cid = self.collection_id
+        if self.bulk and self._rev is not None:
+            invalidate_tokens(self.conn, self.path.split("/", 1)[0])
         for column, keys in (
             (sync_status.c.href, self.unlinked_hrefs),
             (sync_status.c.remote_id, self.unlinked_ids),

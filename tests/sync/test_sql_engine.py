@@ -13,7 +13,14 @@ from sqlalchemy import func, insert, select
 from kalends.bridges.memory import MemoryBridge, MemoryCalendar
 from kalends.storage.base import Transactions
 from kalends.storage.engine import create_storage_engine, migrate_database
-from kalends.storage.models import collections, items, journal, outbox, sync_status
+from kalends.storage.models import (
+    collections,
+    items,
+    journal,
+    outbox,
+    sync_status,
+    tombstones,
+)
 from kalends.storage.writes import delete_item, upsert_item
 from kalends.sync.executor import Report, Round
 from kalends.sync.model import Policy
@@ -33,11 +40,13 @@ def transactions(database_url: str) -> Iterator[Transactions]:
         for path, parent, kind, source in (
             ("alice", "", "calendar", None),
             (PATH, "alice", "source", "work"),
+            ("alice/all", "alice", "unified", None),
         ):
             conn.execute(
                 insert(collections).values(
                     path=path, parent_path=parent, uid=path.replace("/", "-"), kind=kind,
-                    source=source, props='{"tag": "VCALENDAR"}', modified_at=time.time(),
+                    source=source, props='{"tag": "VCALENDAR"}', tag="VCALENDAR",
+                    modified_at=time.time(),
                 )
             )  # fmt: skip
     yield Transactions(engine)
@@ -170,3 +179,33 @@ def test_local_delete_reaches_the_source(transactions: Transactions) -> None:
     world.delete("d.ics")
     assert [a.kind.value for a in world.sync().actions] == ["push-delete"]
     assert world.remote() == {} and world.count(sync_status) == 0
+
+
+def _unified_log(transactions: Transactions) -> tuple[int, int, set[str]]:
+    with transactions.read() as conn:
+        row = conn.execute(
+            select(collections.c.id, collections.c.rev, collections.c.pruned_rev).where(
+                collections.c.path == "alice/all"
+            )
+        ).one()
+        hrefs = conn.execute(
+            select(tombstones.c.href).where(tombstones.c.collection_id == row.id)
+        ).scalars()
+        return row.rev, row.pruned_rev, set(hrefs)
+
+
+def test_the_unified_calendar_follows_small_rounds_and_resyncs_after_imports(
+    transactions: Transactions,
+) -> None:
+    world = World(transactions)
+    for n in range(3):
+        world.calendar.add(event_text(f"s{n}@test", {"SUMMARY": f"Small {n}"}, n))
+    world.sync()
+    rev, pruned, hrefs = _unified_log(transactions)
+    # (distinct summaries: events at one time with one title are collapsed in the unified view)
+    assert hrefs == {f"s{n}@test.ics" for n in range(3)}, "exact deltas for a small round"
+    for n in range(30):
+        world.calendar.add(event_text(f"b{n}@test", {"SUMMARY": "Bulk"}, n))
+    world.sync()
+    new_rev, new_pruned, _ = _unified_log(transactions)
+    assert new_pruned > rev and new_rev >= new_pruned, "an import invalidates old tokens once"
