@@ -201,7 +201,7 @@ def test_the_unified_calendar_follows_small_rounds_and_resyncs_after_imports(
     for n in range(3):
         world.calendar.add(event_text(f"s{n}@test", {"SUMMARY": f"Small {n}"}, n))
     world.sync()
-    rev, pruned, hrefs = _unified_log(transactions)
+    rev, _pruned, hrefs = _unified_log(transactions)
     # (distinct summaries: events at one time with one title are collapsed in the unified view)
     assert hrefs == {f"s{n}@test.ics" for n in range(3)}, "exact deltas for a small round"
     for n in range(30):
