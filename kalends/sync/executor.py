@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from kalends.bridges.base import (
@@ -29,7 +29,7 @@ from kalends.bridges.base import (
     RemoteEvent,
 )
 from kalends.ical import ICalError, content_hash
-from kalends.sync.model import Action, Kind, Listing, Plan, Policy, Snapshot
+from kalends.sync.model import Action, Kind, Listing, Plan, Policy, Snapshot, Status
 from kalends.sync.planner import plan as make_plan
 from kalends.sync.store import Applied, Outcome, RoundEnd, RoundState, SyncStore
 
@@ -231,9 +231,8 @@ class Round:
         changed = _changed_ids(listing, state)
         touched = [s.href for s in state.statuses.values() if s.remote_id in changed]
         texts = await asyncio.to_thread(self.store.current, touched)
-        snapshot = Snapshot(
-            state.statuses, state.local_changes, texts, state.cursor, state.quarantine
-        )
+        statuses = await self._with_bases(state, changed)
+        snapshot = Snapshot(statuses, state.local_changes, texts, state.cursor, state.quarantine)
         # Off the event loop: a full listing of thousands of events takes a while to compare.
         return await asyncio.to_thread(make_plan, snapshot, listing, self.policy, confirmed)
 
@@ -274,6 +273,19 @@ class Round:
         )
         outcomes = await asyncio.to_thread(self.store.apply, report.run_id, [done], through)
         _note_failures(outcomes, report)
+
+    async def _with_bases(self, state: RoundState, changed: set[str]) -> dict[str, Status]:
+        """The statuses, with the merge base read for those this round may merge or restore."""
+        needed = {
+            s.remote_id
+            for s in state.statuses.values()
+            if s.remote_id in changed or s.href in state.local_changes
+        }
+        bases = await asyncio.to_thread(self.store.bases, needed)
+        return {
+            remote_id: replace(status, base=bases[remote_id]) if remote_id in bases else status
+            for remote_id, status in state.statuses.items()
+        }
 
 
 def _changed_ids(listing: Listing, state: RoundState) -> set[str]:

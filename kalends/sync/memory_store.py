@@ -72,6 +72,10 @@ class MemoryStore:
             return LocalItem(href, None, None, None)
         return LocalItem(href, found[0], found[1], uid_of(found[1]))
 
+    def bases(self, remote_ids: Collection[str]) -> dict[str, str]:
+        wanted = set(remote_ids)
+        return {s.remote_id: s.base for s in self.statuses.values() if s.remote_id in wanted}
+
     def current(self, hrefs: Collection[str]) -> dict[str, LocalItem]:
         return {href: self._local(href) for href in hrefs if href in self.items}
 

@@ -54,11 +54,13 @@ def find_source_collection(transactions: Transactions, source: str) -> SourceCol
     return SourceCollection(row.id, row.path, row.path.split("/", 1)[0], source)
 
 
+_STATUS_HEADS = [column for column in sync_status.c if column.name != "base"]
+
+
 def _status(row: Any) -> Status:
+    """A status row without its base (texts are read only for the events a round touches)."""
     vector = VersionVector(row.local_counter, row.remote_counter)
-    return Status(
-        row.remote_id, row.href, row.uid, row.remote_version, row.local_etag, row.base, vector
-    )
+    return Status(row.remote_id, row.href, row.uid, row.remote_version, row.local_etag, "", vector)
 
 
 class SqlSyncStore:
@@ -74,7 +76,7 @@ class SqlSyncStore:
             statuses = {
                 row.remote_id: _status(row)
                 for row in conn.execute(
-                    select(sync_status).where(sync_status.c.collection_id == cid)
+                    select(*_STATUS_HEADS).where(sync_status.c.collection_id == cid)
                 )
             }
             through = conn.execute(
@@ -93,6 +95,20 @@ class SqlSyncStore:
         cursor = state.cursor if state is not None else None
         quarantine = state.quarantine if state is not None else None
         return RoundState(statuses, changes, int(through or 0), cursor, quarantine)
+
+    def bases(self, remote_ids: Collection[str]) -> dict[str, str]:
+        wanted = list(remote_ids)
+        found: dict[str, str] = {}
+        with self.transactions.read() as conn:
+            for start in range(0, len(wanted), 500):
+                rows = conn.execute(
+                    select(sync_status.c.remote_id, sync_status.c.base).where(
+                        sync_status.c.collection_id == self.collection.id,
+                        sync_status.c.remote_id.in_(wanted[start : start + 500]),
+                    )
+                )
+                found.update((row.remote_id, row.base) for row in rows)
+        return found
 
     def current(self, hrefs: Collection[str]) -> dict[str, LocalItem]:
         wanted = list(hrefs)

@@ -63,7 +63,11 @@ class RoundEnd:
 
 
 class SyncStore(Protocol):
-    def load(self) -> RoundState: ...
+    def load(self) -> RoundState:
+        """Statuses may come without their ``base``: ``bases`` reads it where a round needs it."""
+        ...
+
+    def bases(self, remote_ids: Collection[str]) -> dict[str, str]: ...
 
     def current(self, hrefs: Collection[str]) -> dict[str, LocalItem]:
         """Our items at ``hrefs`` now (absent ones are left out)."""

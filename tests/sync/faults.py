@@ -104,6 +104,9 @@ class CrashingStore:
     def load(self) -> RoundState:
         return self.inner.load()
 
+    def bases(self, remote_ids: Collection[str]) -> dict[str, str]:
+        return self.inner.bases(remote_ids)
+
     def current(self, hrefs: Collection[str]) -> dict[str, LocalItem]:
         return self.inner.current(hrefs)
 
