@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from kalends.bridges.base import (
@@ -283,7 +283,7 @@ class Round:
         }
         bases = await asyncio.to_thread(self.store.bases, needed)
         return {
-            remote_id: replace(status, base=bases[remote_id]) if remote_id in bases else status
+            remote_id: status._replace(base=bases[remote_id]) if remote_id in bases else status
             for remote_id, status in state.statuses.items()
         }
 

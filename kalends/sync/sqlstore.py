@@ -54,13 +54,27 @@ def find_source_collection(transactions: Transactions, source: str) -> SourceCol
     return SourceCollection(row.id, row.path, row.path.split("/", 1)[0], source)
 
 
-_STATUS_HEADS = [column for column in sync_status.c if column.name != "base"]
+_STATUS_HEADS = (
+    sync_status.c.remote_id,
+    sync_status.c.href,
+    sync_status.c.uid,
+    sync_status.c.remote_version,
+    sync_status.c.local_etag,
+    sync_status.c.local_counter,
+    sync_status.c.remote_counter,
+)
 
 
-def _status(row: Any) -> Status:
-    """A status row without its base (texts are read only for the events a round touches)."""
-    vector = VersionVector(row.local_counter, row.remote_counter)
-    return Status(row.remote_id, row.href, row.uid, row.remote_version, row.local_etag, "", vector)
+def _statuses(conn: Connection, collection_id: int) -> dict[str, Status]:
+    """Every status row without its base (texts are read only for the events a round
+    touches); plain tuples, as this runs over every linked event each round."""
+    rows = conn.execute(
+        select(*_STATUS_HEADS).where(sync_status.c.collection_id == collection_id)
+    )
+    return {
+        remote_id: Status(remote_id, href, uid, version, etag, "", VersionVector(local, remote))
+        for remote_id, href, uid, version, etag, local, remote in rows
+    }
 
 
 class SqlSyncStore:
@@ -73,12 +87,7 @@ class SqlSyncStore:
     def load(self) -> RoundState:
         cid = self.collection.id
         with self.transactions.read() as conn:
-            statuses = {
-                row.remote_id: _status(row)
-                for row in conn.execute(
-                    select(*_STATUS_HEADS).where(sync_status.c.collection_id == cid)
-                )
-            }
+            statuses = _statuses(conn, cid)
             through = conn.execute(
                 select(func.max(outbox.c.id)).where(outbox.c.collection_id == cid)
             ).scalar()

@@ -7,8 +7,8 @@ ahead is a plain update, both ahead is a concurrent edit that must be merged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 
 class Order(Enum):
@@ -18,8 +18,9 @@ class Order(Enum):
     CONCURRENT = "concurrent"
 
 
-@dataclass(frozen=True, slots=True)
-class VersionVector:
+class VersionVector(NamedTuple):
+    """Immutable; a tuple because a round builds one per linked event (10,000s)."""
+
     local: int = 0
     remote: int = 0
 

@@ -129,7 +129,7 @@ class ObsidianBridge:
         return await asyncio.to_thread(self._get, remote_id)
 
     def _get(self, remote_id: str) -> RemoteEvent:
-        entry = self._catalog.entry(remote_id, self._vault.note_path(remote_id))
+        entry = self._catalog.entry(remote_id, str(self._vault.note_path(remote_id)))
         if entry is None:
             raise NotFound(remote_id)
         if entry.event is None:  # the note exists, so not NotFound: it is left alone
@@ -189,7 +189,7 @@ class ObsidianBridge:
         raise BridgeError(f"no free file name for {stem!r}")
 
     def _written(self, remote_id: str, path: Path) -> RemoteEvent:
-        entry = self._catalog.entry(remote_id, path)
+        entry = self._catalog.entry(remote_id, str(path))
         if entry is None or entry.event is None:
             raise BridgeError(f"{remote_id} was written but cannot be read back")
         return entry.event

@@ -101,12 +101,12 @@ class Catalog:
             self._logged.pop(remote_id, None)
             self.problems.pop(remote_id, None)
 
-    def entry(self, remote_id: str, path: Path) -> Entry | None:
+    def entry(self, remote_id: str, path: str) -> Entry | None:
         """The note at ``path`` now (None when gone), from the cache while its stat is the same."""
         with self._lock:
             return self._entry(remote_id, path)
 
-    def _entry(self, remote_id: str, path: Path) -> Entry | None:
+    def _entry(self, remote_id: str, path: str) -> Entry | None:
         try:
             status = os.stat(path, follow_symlinks=False)
         except FileNotFoundError:
@@ -120,7 +120,7 @@ class Catalog:
             reason = "the note is a symbolic link; Kalends does not follow links"
             return self._store(remote_id, Entry(key, _LINK, None, reason))
         try:
-            data, status = self._vault.read(path)
+            data, status = self._vault.read(Path(path))
         except FileNotFoundError:
             self.forget(remote_id)
             return None

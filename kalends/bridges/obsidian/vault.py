@@ -107,9 +107,13 @@ class Vault:
         self._check_no_links(self.folder_path)  # the note itself: read with O_NOFOLLOW
         return self.folder_path / name
 
-    def listed_path(self, remote_id: str) -> Path:
-        """The file of an id ``note_names`` just gave (its folder is checked already)."""
-        return self.folder_path / PurePosixPath(remote_id).name
+    def listed_path(self, remote_id: str) -> str:
+        """The file of an id ``note_names`` just gave (its folder is checked already).
+
+        A plain string: listing ten thousand notes builds this path each time, and ``Path``
+        objects cost more than the ``stat`` that follows.
+        """
+        return os.path.join(self.folder_path, remote_id.rpartition("/")[2])
 
     def events_folder(self, *, create: bool = False) -> Path | None:
         """The events folder (None when absent), refusing links; created on demand.
