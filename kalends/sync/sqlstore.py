@@ -68,9 +68,7 @@ _STATUS_HEADS = (
 def _statuses(conn: Connection, collection_id: int) -> dict[str, Status]:
     """Every status row without its base (texts are read only for the events a round
     touches); plain tuples, as this runs over every linked event each round."""
-    rows = conn.execute(
-        select(*_STATUS_HEADS).where(sync_status.c.collection_id == collection_id)
-    )
+    rows = conn.execute(select(*_STATUS_HEADS).where(sync_status.c.collection_id == collection_id))
     return {
         remote_id: Status(remote_id, href, uid, version, etag, "", VersionVector(local, remote))
         for remote_id, href, uid, version, etag, local, remote in rows
