@@ -18,9 +18,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, and_, delete, insert, not_, or_, select, update
 
-from kalends.storage.models import collections, tombstones
+from kalends.storage.models import collections, items, tombstones
 from kalends.storage.view import MEMBER_KINDS, Ident, Key, Member, Members, unaliased
 from kalends.storage.view_engine import ViewEngine
 
@@ -64,13 +64,60 @@ class ViewWatch:
         record(self._conn, self._unified_id, changed)
 
 
+class _LoneWatch:
+    """A write whose item shares no UID, fingerprint or href with any other member item: the
+    view changes at its href only (the common case, answered without loading the view)."""
+
+    def __init__(self, conn: Connection, unified_id: int, href: str) -> None:
+        self._conn = conn
+        self._unified_id = unified_id
+        self._href = href
+
+    def finish(self, written: Ident | None) -> None:
+        record(self._conn, self._unified_id, {self._href})
+
+
+def _alone(
+    conn: Connection,
+    members: Members,
+    collection_id: int,
+    href: str,
+    uids: set[str],
+    fps: set[str],
+) -> bool:
+    """No other member item shares the written item's href, or its UID or fingerprint (old or
+    new): nothing else in the view can be affected by the write."""
+    old = conn.execute(
+        select(items.c.uid, items.c.fingerprint).where(
+            items.c.collection_id == collection_id, items.c.href == href
+        )
+    ).first()
+    if old is not None:
+        uids.add(old.uid)
+        fps.add(old.fingerprint)
+    uids.discard("")
+    fps.discard("")
+    shared = [items.c.href == href]
+    if uids:
+        shared.append(items.c.uid.in_(sorted(uids)))
+    if fps:
+        shared.append(items.c.fingerprint.in_(sorted(fps)))
+    itself = and_(items.c.collection_id == collection_id, items.c.href == href)
+    other = conn.execute(
+        select(items.c.id)
+        .where(members.condition(items.c.collection_id), or_(*shared), not_(itself))
+        .limit(1)
+    ).first()
+    return other is None
+
+
 def watch(
     conn: Connection,
     collection_id: int,
     href: str,
     uids: Iterable[str] = (),
     fps: Iterable[str] = (),
-) -> ViewWatch | None:
+) -> ViewWatch | _LoneWatch | None:
     """Look at the view around ``href`` of member ``collection_id`` before writing it there.
 
     ``uids`` and ``fps`` are the identity the item is about to take; the one it has now is read
@@ -100,6 +147,8 @@ def watch(
     )
     if unified is None or collection_id not in members.by_id:
         return None
+    if "~" not in href and _alone(conn, members, collection_id, href, {*uids}, {*fps}):
+        return _LoneWatch(conn, unified.id, href)
     # What the write can change: the winner of the old and new UIDs' groups, hence who wins
     # the fingerprint groups of any copy in them, hence which item keeps each of their hrefs.
     engine = ViewEngine(conn, members)
