@@ -18,9 +18,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, and_, delete, insert, not_, or_, select, update
+from sqlalchemy import Connection, and_, delete, insert, not_, select, union_all, update
 
-from kalends.storage.models import collections, items, tombstones
+from kalends.storage.models import UID_PRESENT, collections, items, tombstones
 from kalends.storage.view import MEMBER_KINDS, Ident, Key, Member, Members, unaliased
 from kalends.storage.view_engine import ViewEngine
 
@@ -97,17 +97,21 @@ def _alone(
         fps.add(old.fingerprint)
     uids.discard("")
     fps.discard("")
-    shared = [items.c.href == href]
+    members_only = members.condition(items.c.collection_id)
+    not_itself = not_(and_(items.c.collection_id == collection_id, items.c.href == href))
+    # One indexed look-up per key (an OR of the three would scan the items table).
+    probes = [select(items.c.id).where(members_only, items.c.href == href, not_itself)]
     if uids:
-        shared.append(items.c.uid.in_(sorted(uids)))
+        probes.append(
+            select(items.c.id).where(
+                members_only, UID_PRESENT, items.c.uid.in_(sorted(uids)), not_itself
+            )
+        )
     if fps:
-        shared.append(items.c.fingerprint.in_(sorted(fps)))
-    itself = and_(items.c.collection_id == collection_id, items.c.href == href)
-    other = conn.execute(
-        select(items.c.id)
-        .where(members.condition(items.c.collection_id), or_(*shared), not_(itself))
-        .limit(1)
-    ).first()
+        probes.append(
+            select(items.c.id).where(members_only, items.c.fingerprint.in_(sorted(fps)), not_itself)
+        )
+    other = conn.execute(union_all(*probes).limit(1)).first()
     return other is None
 
 
