@@ -281,7 +281,9 @@ def main(argv: Sequence[str] | None = None, doc: str | None = None) -> int:
     results["meta"]["load_average_start"] = load_average
     path = write_results(results, args.results_dir)
     print(markdown(results))
-    print(f"Raw results: {path}")
+    root = Path(__file__).resolve().parents[2]
+    shown = path.relative_to(root) if path.is_relative_to(root) else path
+    print(f"Raw results: {shown}")
     if results["failures"]:
         banner = "!" * 78
         print(

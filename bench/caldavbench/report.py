@@ -237,11 +237,16 @@ def guard_table(results: dict[str, Any]) -> list[str]:
     return _table(keys, ([row.get(k, "") for k in keys] for row in rows))
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
 def _source_line(source: dict[str, Any]) -> str:
     commit = f", git {source['git_commit']}" if source["git_commit"] else ""
     changes = source["uncommitted_changes"]
     dirty = f", {len(changes)} uncommitted changes" if changes else ""
-    return f"Kalends package: `{source['package']}`{commit}{dirty}."
+    package = Path(source["package"])
+    shown = package.name if package.parent == ROOT else str(package)  # no machine paths
+    return f"Kalends package: `{shown}`{commit}{dirty}."
 
 
 def _machine_line(meta: dict[str, Any]) -> str:
