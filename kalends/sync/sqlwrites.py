@@ -118,8 +118,13 @@ class BatchWriter:
             delete_item(self.conn, self.collection_id, href, self._rev, not self.bulk)
             return None
         item = prepare_item(self.path, href, text)
-        with self.conn.begin_nested():
+        if self.conn.dialect.name == "sqlite":
+            # SQLite undoes just the failing statement (a UID already used): no savepoint
+            # round trips needed; PostgreSQL aborts the whole transaction without one.
             upsert_item(self.conn, self.collection_id, href, item, self._rev, not self.bulk)
+        else:
+            with self.conn.begin_nested():
+                upsert_item(self.conn, self.collection_id, href, item, self._rev, not self.bulk)
         etag: str = item.etag
         return etag
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, insert, select
 
+from kalends.bridges.base import RemoteEvent
 from kalends.bridges.memory import MemoryBridge, MemoryCalendar
 from kalends.storage.base import Transactions
 from kalends.storage.engine import create_storage_engine, migrate_database
@@ -23,9 +24,10 @@ from kalends.storage.models import (
 )
 from kalends.storage.writes import delete_item, upsert_item
 from kalends.sync.executor import Report, Round
-from kalends.sync.model import Policy
+from kalends.sync.model import Action, Kind, Policy
 from kalends.sync.sqlstore import SqlSyncStore, find_source_collection
 from kalends.sync.sqlwrites import prepare_item
+from kalends.sync.store import Applied
 from kalends.sync.undo import undo_run
 from tests.sync.test_state_machine import event_text, values_of
 
@@ -209,3 +211,42 @@ def test_the_unified_calendar_follows_small_rounds_and_resyncs_after_imports(
     world.sync()
     new_rev, new_pruned, _ = _unified_log(transactions)
     assert new_pruned > rev and new_rev >= new_pruned, "an import invalidates old tokens once"
+
+
+def test_a_pulled_event_the_store_refuses_is_journaled_and_the_batch_lands(
+    transactions: Transactions,
+) -> None:
+    """Two source events with one UID: the second cannot be stored (a UID is unique in a
+    calendar); it is journaled as rejected and everything else in the batch still lands."""
+    world = World(transactions)
+    first = event_text("twin@test", {"SUMMARY": "First"}, 1)
+    second = event_text("twin@test", {"SUMMARY": "Second"}, 2)
+    other = event_text("other@test", {"SUMMARY": "Other"}, 3)
+    batch = [
+        Applied(
+            Action(
+                Kind.PULL_CREATE,
+                None,
+                uid,
+                None,
+                rid,
+                "v1",
+                local_text=text,
+                remote_text=text,
+                write_local=True,
+            ),
+            RemoteEvent(rid, "v1", text, uid),
+        )
+        for rid, uid, text in (
+            ("a", "twin@test", first),
+            ("b", "twin@test", second),
+            ("c", "other@test", other),
+        )
+    ]
+    world.store.start_run("run-twins")
+    outcomes = world.store.apply("run-twins", batch, 0)
+    assert all(outcome.ok for outcome in outcomes)
+    assert world.local() == {"twin@test": {"SUMMARY": "First"}, "other@test": {"SUMMARY": "Other"}}
+    with transactions.read() as conn:
+        actions = conn.execute(select(journal.c.action).order_by(journal.c.id)).scalars().all()
+    assert actions == ["pull-create", "rejected", "pull-create"]
