@@ -67,7 +67,10 @@ class SourceRunner:
         return self.parts.settings.name
 
     async def run_forever(self) -> None:
-        self._watch = await self.parts.bridge.watch(self._signal())
+        try:
+            self._watch = await self.parts.bridge.watch(self._signal())
+        except Exception as error:  # no push: the source is still polled
+            logger.warning("source %s: change notifications unavailable: %s", self.name, error)
         while True:
             await self.run_once()
             with contextlib.suppress(TimeoutError):
