@@ -27,15 +27,20 @@ from kalends.storage.view import Ident
 SYNC_TOKEN_MAX_AGE = 30 * 24 * 3600
 
 
-def bump_revision(conn: Connection, collection_id: int, now: float) -> int:
-    """Advance the collection's revision (its CTag and sync token) and return the new one."""
-    rev: int = conn.execute(
+def _bump(conn: Connection, collection_id: int, now: float) -> tuple[int, str | None]:
+    """Advance the collection's revision; the new one, and the source it mirrors (if any)."""
+    rev, source = conn.execute(
         update(collections)
         .where(collections.c.id == collection_id)
         .values(rev=collections.c.rev + 1, modified_at=now)
-        .returning(collections.c.rev)
-    ).scalar_one()
-    return rev
+        .returning(collections.c.rev, collections.c.source)
+    ).one()
+    return int(rev), source
+
+
+def bump_revision(conn: Connection, collection_id: int, now: float) -> int:
+    """Advance the collection's revision (its CTag and sync token) and return the new one."""
+    return _bump(conn, collection_id, now)[0]
 
 
 def _record_change(
@@ -49,15 +54,10 @@ def _record_change(
     """
     if rev is not None and conn.info.get(ORIGIN_KEY) is not None:
         return rev
-    new_rev, source = conn.execute(
-        update(collections)
-        .where(collections.c.id == collection_id)
-        .values(rev=collections.c.rev + 1, modified_at=now)
-        .returning(collections.c.rev, collections.c.source)
-    ).one()
+    new_rev, source = _bump(conn, collection_id, now)
     if source is not None and conn.info.get(ORIGIN_KEY) != source:
         conn.execute(insert(outbox).values(collection_id=collection_id, href=href, created_at=now))
-    return int(new_rev)
+    return new_rev
 
 
 def _item_values(item: Any, rev: int, now: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -10,8 +10,6 @@ from typing import Literal, NamedTuple
 from kalends.bridges.base import RemoteChange
 from kalends.sync.vectors import VersionVector
 
-Origin = Literal["local", "remote", "merge"]
-
 
 class Status(NamedTuple):
     """What both sides held at the last sync of one linked event (a tuple: a round loads one

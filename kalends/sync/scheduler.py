@@ -59,7 +59,6 @@ class SourceRunner:
         self.parts = parts
         self.wake = asyncio.Event()
         self.interval = AdaptiveInterval(parts.interval)
-        self.rounds = 0
         self._watch: Watch | None = None
 
     @property
@@ -92,7 +91,6 @@ class SourceRunner:
         except Exception:  # a bug must not stop the other sources or the server
             logger.exception("sync of %s failed", self.name)
             report = Report("", error="internal error")
-        self.rounds += 1
         self.interval.after(report)
         if report.actions or report.error:
             logger.info(

@@ -77,7 +77,6 @@ class SyncMachine(RuleBasedStateMachine):
         self.local: dict[str, Pending] = {}
         self.remote: dict[str, Pending] = {}
         self.href_of: dict[str, str] = {}
-        self.syncs = 0
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -180,7 +179,6 @@ class SyncMachine(RuleBasedStateMachine):
         else:
             raise AssertionError("sync does not settle")
         self.check_after_sync()
-        self.syncs += 1
 
     def check_after_sync(self) -> None:
         local = {
