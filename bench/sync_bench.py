@@ -17,10 +17,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -29,6 +27,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.benchlib import percentile, start_server  # noqa: E402
 from kalends.bridges.obsidian import ObsidianBridge  # noqa: E402
 from kalends.config import load_settings  # noqa: E402
 from kalends.security.passwords import hash_password  # noqa: E402
@@ -110,13 +109,8 @@ def engine_rounds(config: Path, folder: Path, notes: int, rounds: int) -> dict[s
 
 def latency(config: Path, folder: Path, notes: int, edits: int) -> list[float]:
     """Edit notes under a running server and time until CalDAV serves the new title."""
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/kalends"), "serve", "--config", str(config)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+    server, url = start_server(config)
     try:
-        url = _wait_for_url(server)
-        threading.Thread(target=lambda: [None for _ in server.stdout or ()], daemon=True).start()
         seconds = []
         with httpx.Client(auth=("alice", PASSWORD), timeout=10) as client:
             for e in range(edits):
@@ -135,20 +129,6 @@ def latency(config: Path, folder: Path, notes: int, edits: int) -> list[float]:
     finally:
         server.terminate()
         server.wait(30)
-
-
-def _wait_for_url(server: subprocess.Popen[str]) -> str:
-    """The address from the server's "listening on URL" log line."""
-    assert server.stdout is not None
-    for line in server.stdout:
-        if "listening on " in line:
-            return line.rsplit("listening on ", 1)[1].strip()
-    raise RuntimeError("server did not start")
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main() -> None:

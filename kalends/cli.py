@@ -77,6 +77,34 @@ def _sync_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--dry-run", action="store_true", help="print what would be done")
 
 
+def _auth_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("source", metavar="SOURCE", help="the source to sign in")
+    command.add_argument(
+        "--no-browser", action="store_true", help="only print the sign-in link, open no browser"
+    )
+
+
+def _auth(args: argparse.Namespace) -> int:
+    """Sign a source in: the link is printed (and opened in a browser unless --no-browser)."""
+    from kalends.sync import commands
+
+    settings = _load(args)
+
+    def open_url(url: str) -> None:
+        print(f"Sign in on this page (waiting for the answer):\n  {url}", flush=True)
+        if not args.no_browser:
+            import webbrowser
+
+            webbrowser.open(url)
+
+    try:
+        lines = commands.auth(settings, args.source, open_url)
+    except commands.SyncCommandError as exc:
+        raise CommandError(str(exc)) from None
+    print("\n".join(lines))
+    return 0
+
+
 def _undo_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("run", metavar="RUN", help="the run id (or its first characters)")
 
@@ -196,8 +224,10 @@ _COMMANDS: tuple[tuple[str, Handler, str], ...] = (
     ("status", _status, "show each source's last sync, cursor age, backlog and errors"),
     ("conflicts", _conflicts, "list clashing edits and where their losing versions are kept"),
     ("undo", _undo, "revert what one sync run changed"),
+    ("auth", _auth, "sign a source in to its provider (stores the grant encrypted)"),
 )
 _ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "sync": _sync_arguments,
     "undo": _undo_arguments,
+    "auth": _auth_arguments,
 }

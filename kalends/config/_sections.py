@@ -47,6 +47,7 @@ SERVER_KEYS = (
     "max_body_bytes",
     "request_threads",
     "shutdown_timeout",
+    "public_url",
 )
 STORAGE_KEYS = ("url", "pool_size")
 AUTH_KEYS = ("login_cache_seconds", "failure_delay")
@@ -65,9 +66,23 @@ def server_settings(table: Table, base_dir: Path) -> ServerSettings:
         max_body_bytes=table.integer("max_body_bytes", _SERVER.max_body_bytes, 1024),
         request_threads=table.integer("request_threads", _SERVER.request_threads, 1, 256),
         shutdown_timeout=table.number("shutdown_timeout", _SERVER.shutdown_timeout, 0, above=True),
+        public_url=_public_url(table),
     )
     table.reject_unknown(SERVER_KEYS)
     return settings
+
+
+def _public_url(table: Table) -> str | None:
+    """The address providers send push notifications to (http(s), no query)."""
+    value = table.raw("public_url")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.startswith(("https://", "http://")) or "?" in value:
+        table.problem(
+            "public_url", "expected an http(s) URL such as https://cal.example.org", value
+        )
+        return None
+    return value.rstrip("/")
 
 
 def storage_settings(table: Table, data_dir: Path) -> StorageSettings:

@@ -42,6 +42,7 @@ class ServerSettings:
     max_body_bytes: int = 10 * 1024 * 1024  # larger request bodies get 413
     request_threads: int = 8
     shutdown_timeout: float = 30.0  # seconds in-flight requests get on SIGTERM
+    public_url: str | None = None  # where providers reach /.kalends/hooks (push notifications)
 
 
 @dataclass(frozen=True, slots=True, repr=False)

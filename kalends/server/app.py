@@ -27,6 +27,7 @@ from kalends.server.guards import (
     guarded,
     supported_methods,
 )
+from kalends.server.hooks import HOOKS, HookRouter, google_hook
 from kalends.server.provision import provision_calendars
 from kalends.server.radicale_app import KalendsApplication
 from kalends.server.radicale_config import build_radicale_configuration
@@ -35,6 +36,7 @@ from kalends.server.wsgi import WSGIApp, serve_wsgi
 from kalends.storage import Storage
 from kalends.storage.engine import create_storage_engine, migrate_database
 from kalends.sync.scheduler import build_scheduler
+from kalends.sync.sources import open_shared, stop_channels_of_removed_sources
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +134,8 @@ def create_app(settings: Settings) -> web.Application:
     zones = install_per_thread_zones()
     app[RUNTIME] = Runtime(settings, engine, pool, dav_app, guarded(dav_app, zones.reset))
     app.router.add_get("/.kalends/health", health)
+    app[HOOKS] = HookRouter()
+    app.router.add_post("/.kalends/hooks/google", google_hook)
     app.router.add_route("*", "/{tail:.*}", dav)
 
     async def close(app: web.Application) -> None:
@@ -153,14 +157,19 @@ async def serve(
     await asyncio.get_running_loop().run_in_executor(
         runtime.pool, provision_calendars, runtime.storage, settings
     )
-    scheduler = build_scheduler(settings, runtime.storage.transactions)
-    await scheduler.start()
     runner = web.AppRunner(app, shutdown_timeout=settings.server.shutdown_timeout)
     await runner.setup()
     site = web.TCPSite(runner, settings.server.host, settings.server.port)
     await site.start()
     url = _bound_url(runner)
     logger.info("listening on %s", url)
+    # Sources start once the port is bound: a provider answers a new push channel at once.
+    shared = open_shared(
+        settings, runtime.engine, hooks=app[HOOKS], public_url=settings.server.public_url or url
+    )
+    await stop_channels_of_removed_sources(shared, settings)
+    scheduler = build_scheduler(settings, runtime.storage.transactions, shared)
+    await scheduler.start()
     if ready is not None:
         ready(url)
     if stop is None:

@@ -229,3 +229,16 @@ credentials = Table(
     Column("sealed", Text, nullable=False),  # AES-256-GCM, see kalends.security.secrets
     Column("updated_at", Float, nullable=False),
 )
+
+push_channels = Table(
+    "push_channels",
+    metadata,
+    Column("channel_id", String(255), primary_key=True),
+    Column("source", String(255), nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("resource_id", String(1024), nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("account", String(255), nullable=False),  # the credentials it was opened with
+    Column("api_url", String(1024), nullable=False),
+    Index("ix_push_channels_source", "source"),
+)

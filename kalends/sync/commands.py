@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import func, select
 
 from kalends.bridges.base import SourceOptionError
 from kalends.config import Settings
+from kalends.security.secrets import SecretKeyError
 from kalends.storage.base import Transactions
 from kalends.storage.engine import create_storage_engine, migrate_database
 from kalends.storage.models import collections, journal, outbox, sync_runs, sync_sources
 from kalends.sync.executor import Report, Round
-from kalends.sync.sources import open_source
+from kalends.sync.sources import ENGINE_OPTIONS, open_shared, open_source
 from kalends.sync.sqlstore import SourceNotProvisioned
 from kalends.sync.undo import UndoError, undo_run
 
@@ -72,13 +73,35 @@ async def _one_round(
     settings: Settings, name: str, transactions: Transactions, dry_run: bool, confirmed: bool
 ) -> Report:
     try:
-        parts = open_source(settings, name, transactions)
-    except (SourceOptionError, SourceNotProvisioned) as error:
+        shared = open_shared(settings, transactions.engine)
+        parts = open_source(settings, name, transactions, shared)
+    except (SourceOptionError, SourceNotProvisioned, SecretKeyError) as error:
         raise SyncCommandError(str(error)) from None
     try:
         return await Round(parts.bridge, parts.store, parts.policy).run(confirmed, dry_run)
     finally:
         await parts.bridge.aclose()
+
+
+def auth(settings: Settings, name: str, open_url: Callable[[str], None]) -> list[str]:
+    """``kalends auth SOURCE``: the provider's sign-in, its grant stored encrypted."""
+    source = settings.sources.get(name)
+    if source is None:
+        raise SyncCommandError(f"no source named {name!r} in the admin file")
+    if source.type != "google":
+        raise SyncCommandError(f"source {name!r} ({source.type}) has no sign-in to run")
+    from kalends.bridges.google.signin import sign_in_google
+    from kalends.bridges.oauth import OAuthError
+
+    options = {k: v for k, v in source.options.items() if k not in ENGINE_OPTIONS}
+    with _database(settings) as transactions:
+        try:
+            vault = open_shared(settings, transactions.engine).vault
+            assert vault is not None
+            line = asyncio.run(sign_in_google(name, options, vault, open_url))
+        except (SourceOptionError, OAuthError, SecretKeyError) as error:
+            raise SyncCommandError(f"source {name!r}: {error}") from None
+    return [line, f"the next sync of {name} uses it (kalends status shows the result)"]
 
 
 def describe(name: str, report: Report) -> list[str]:
@@ -158,6 +181,8 @@ def status(settings: Settings) -> list[str]:
             lines.append(f"  last run {last_run[:12]} (kalends undo RUN reverts it)")
         if row.quarantine:
             lines.append(f"  QUARANTINED: {row.quarantine} (kalends sync --confirm {name})")
+        if row.last_error and "needs re-auth" in row.last_error:
+            lines.append(f"  NEEDS RE-AUTH: run `kalends auth {name}` (nothing is deleted)")
         if row.last_error:
             lines.append(f"  last error: {row.last_error}")
     return lines or ["no sources in the admin file"]

@@ -24,7 +24,7 @@ from kalends.config import Settings
 from kalends.storage.base import Transactions
 from kalends.storage.models import outbox
 from kalends.sync.executor import Report, Round
-from kalends.sync.sources import SourceParts, open_source
+from kalends.sync.sources import Shared, SourceParts, open_source
 from kalends.sync.sqlstore import SourceNotProvisioned
 
 logger = logging.getLogger(__name__)
@@ -118,23 +118,25 @@ class Scheduler:
             self._tasks.append(asyncio.create_task(self._watch_outbox(), name="outbox"))
 
     async def _watch_outbox(self) -> None:
-        seen: dict[int, int] = {}
+        seen: dict[int, float] = {}
         while True:
             newest = await asyncio.to_thread(self._outbox_heads)
             for collection_id, head in newest.items():
-                if head > seen.get(collection_id, 0) and collection_id in self.runners:
+                if head > seen.get(collection_id, 0.0) and collection_id in self.runners:
                     self.runners[collection_id].wake.set()
             seen = newest
             await asyncio.sleep(OUTBOX_POLL)
 
-    def _outbox_heads(self) -> dict[int, int]:
+    def _outbox_heads(self) -> dict[int, float]:
+        """When each source's newest waiting change was queued. Not its row id: SQLite hands
+        a consumed row's id to the next row, so ids alone would hide a new change."""
         with self.transactions.read() as conn:
             rows = conn.execute(
-                select(outbox.c.collection_id, func.max(outbox.c.id)).group_by(
+                select(outbox.c.collection_id, func.max(outbox.c.created_at)).group_by(
                     outbox.c.collection_id
                 )
             ).all()
-        return {int(cid): int(head) for cid, head in rows}
+        return {int(cid): float(head) for cid, head in rows}
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -147,13 +149,15 @@ class Scheduler:
                 await runner.close()
 
 
-def build_scheduler(settings: Settings, transactions: Transactions) -> Scheduler:
+def build_scheduler(
+    settings: Settings, transactions: Transactions, shared: Shared | None = None
+) -> Scheduler:
     """A runner per configured source; a source that cannot start is logged and left out, so
     the calendars and the other sources keep working."""
     runners = []
     for name in settings.sources:
         try:
-            runners.append(SourceRunner(open_source(settings, name, transactions)))
+            runners.append(SourceRunner(open_source(settings, name, transactions, shared)))
         except (SourceOptionError, SourceNotProvisioned) as error:
             logger.error("source %s is not synced: %s", name, error)
     return Scheduler(runners, transactions)

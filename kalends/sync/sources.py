@@ -2,33 +2,70 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Protocol
 
+from sqlalchemy import Engine
+
 from kalends.bridges.base import Bridge, Capability, SourceOptionError
+from kalends.bridges.context import ChannelBook, HookRegistry, SecretVault, SourceContext
+from kalends.bridges.privacy import LEVELS, ReducedBridge
 from kalends.config import Settings, SourceSettings
+from kalends.security.secrets import load_secret_key
 from kalends.storage.base import Transactions
+from kalends.storage.channels import SqlChannelBook
+from kalends.storage.credentials import CredentialStore
 from kalends.sync.model import Policy
 from kalends.sync.sqlstore import SqlSyncStore, find_source_collection
 
 # Options the engine reads itself; every other option goes to the provider's bridge.
-ENGINE_OPTIONS = frozenset({"max_delete_share", "poll_interval"})
+ENGINE_OPTIONS = frozenset({"max_delete_share", "poll_interval", "privacy"})
 
 _BRIDGE_MODULES = {
     "obsidian": "kalends.bridges.obsidian",
     "ics": "kalends.bridges.ics",
+    "google": "kalends.bridges.google",
 }
 
 
 class BridgeOpener(Protocol):
-    def __call__(self, options: Mapping[str, object], *, data_dir: Path) -> Bridge: ...
+    def __call__(self, options: Mapping[str, object], context: SourceContext) -> Bridge: ...
 
 
-def open_bridge(source: SourceSettings, data_dir: Path) -> Bridge:
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """What every source of one process may use: the credentials, and (inside ``kalends
+    serve``) the webhook endpoint with the address providers reach it at."""
+
+    vault: SecretVault | None = None
+    hooks: HookRegistry | None = None
+    channels: ChannelBook | None = None
+    public_url: str | None = None
+
+    def context(self, name: str, data_dir: Path) -> SourceContext:
+        return SourceContext(name, data_dir, self.vault, self.hooks, self.channels, self.public_url)
+
+
+def open_shared(
+    settings: Settings,
+    engine: Engine,
+    *,
+    hooks: HookRegistry | None = None,
+    public_url: str | None = None,
+) -> Shared:
+    """The credentials and channel records in the database; SecretKeyError when the key in
+    KALENDS_SECRET_KEY or the key file is unusable."""
+    box = load_secret_key(settings.server.data_dir, os.environ)
+    return Shared(CredentialStore(engine, box), hooks, SqlChannelBook(engine), public_url)
+
+
+def open_bridge(source: SourceSettings, context: SourceContext) -> Bridge:
     """The source's bridge; SourceOptionError names what is wrong in its options."""
     module_name = _BRIDGE_MODULES.get(source.type)
     if module_name is None:
@@ -38,10 +75,16 @@ def open_bridge(source: SourceSettings, data_dir: Path) -> Bridge:
         )
     opener: BridgeOpener = importlib.import_module(module_name).open_bridge
     options = {k: v for k, v in source.options.items() if k not in ENGINE_OPTIONS}
+    level = source.options.get("privacy", "full")
+    if level not in LEVELS:
+        raise SourceOptionError(
+            f"source {source.name!r}: privacy must be one of {', '.join(LEVELS)}, not {level!r}"
+        )
     try:
-        return opener(MappingProxyType(options), data_dir=data_dir)
+        bridge = opener(MappingProxyType(options), context)
     except SourceOptionError as error:
         raise SourceOptionError(f"source {source.name!r}: {error}") from error
+    return bridge if level == "full" else ReducedBridge(bridge, str(level))
 
 
 def _number(source: SourceSettings, key: str, default: float) -> float:
@@ -86,12 +129,32 @@ class SourceParts:
     interval: float
 
 
-def open_source(settings: Settings, name: str, transactions: Transactions) -> SourceParts:
+def open_source(
+    settings: Settings, name: str, transactions: Transactions, shared: Shared | None = None
+) -> SourceParts:
     source = settings.sources.get(name)
     if source is None:
         known = ", ".join(sorted(settings.sources)) or "none"
         raise SourceOptionError(f"no source named {name!r} in the admin file (sources: {known})")
-    bridge = open_bridge(source, settings.server.data_dir)
+    context = (shared or Shared()).context(name, settings.server.data_dir)
+    bridge = open_bridge(source, context)
     store = SqlSyncStore(transactions, find_source_collection(transactions, name))
     policy = policy_for(source, bridge.capabilities)
     return SourceParts(source, bridge, store, policy, poll_interval(source, bridge))
+
+
+async def stop_channels_of_removed_sources(shared: Shared, settings: Settings) -> int:
+    """Push channels still open for sources no longer in the admin file: stopped, forgotten."""
+    if shared.channels is None or shared.vault is None:
+        return 0
+    book, stopped = shared.channels, 0
+    for record in await asyncio.to_thread(book.all):
+        if record.source in settings.sources:
+            continue
+        if record.provider == "google":
+            from kalends.bridges.google.push import stop_leftover_channel
+
+            await stop_leftover_channel(record, shared.vault)
+        await asyncio.to_thread(book.forget, record.channel_id)
+        stopped += 1
+    return stopped

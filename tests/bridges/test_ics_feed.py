@@ -25,6 +25,7 @@ from kalends.bridges.base import (
     Transient,
     Unsupported,
 )
+from kalends.bridges.context import SourceContext
 from kalends.bridges.ics import IcsFeedBridge, open_bridge
 from kalends.ical import parse, uid_of
 from tests.contract.ics_harness import FeedServer, Reply
@@ -547,7 +548,7 @@ def test_there_is_only_ever_one_page(bridge: IcsFeedBridge) -> None:
 def test_open_bridge_reads_the_source_options(tmp_path: Path) -> None:
     made = open_bridge(
         {"url": "webcal://ann:pw@calendar.example.com/team.ics", "timeout": 5, "max_bytes": 4096},
-        data_dir=tmp_path,
+        SourceContext("test", tmp_path),
     )
     try:
         assert repr(made) == "IcsFeedBridge('https://***@calendar.example.com/team.ics')"
@@ -574,5 +575,5 @@ def test_open_bridge_refuses_bad_options(
     tmp_path: Path, options: dict[str, object], named: str
 ) -> None:
     with pytest.raises(SourceOptionError, match=named) as caught:
-        open_bridge(options, data_dir=tmp_path)
+        open_bridge(options, SourceContext("test", tmp_path))
     assert "hunter22" not in str(caught.value)

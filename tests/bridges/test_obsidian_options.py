@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from kalends.bridges.base import RemoteEvent, SourceOptionError
+from kalends.bridges.context import SourceContext
 from kalends.bridges.obsidian import ObsidianBridge, open_bridge
 from kalends.ical import parse
 
@@ -45,17 +46,17 @@ def test_the_sample_vault_parses_completely() -> None:
 
 def test_a_first_run_copies_the_seed_and_later_runs_keep_the_vault(tmp_path: Path) -> None:
     options = {"path": "vault", "seed": str(SAMPLE), "timezone": "Europe/Paris"}
-    bridge = open_bridge(options, data_dir=tmp_path)
+    bridge = open_bridge(options, SourceContext("test", tmp_path))
     assert bridge.timezone == "Europe/Paris"
     assert len(listing(bridge)) == 6
     (tmp_path / "vault" / "calendar" / "2026-12-10 Dentist.md").unlink()
-    again = open_bridge(options, data_dir=tmp_path)
+    again = open_bridge(options, SourceContext("test", tmp_path))
     assert len(listing(again)) == 5  # the seed is not copied over an existing vault
 
 
 def test_relative_paths_are_relative_to_the_data_directory(tmp_path: Path) -> None:
     (tmp_path / "notes" / "Events").mkdir(parents=True)
-    bridge = open_bridge({"path": "notes", "folder": "Events"}, data_dir=tmp_path)
+    bridge = open_bridge({"path": "notes", "folder": "Events"}, SourceContext("test", tmp_path))
     created = asyncio.run(
         bridge.create(
             "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:r@test\r\n"
@@ -91,7 +92,7 @@ def test_bad_options_name_the_option_and_value(
     (tmp_path / "vault" / "calendar.md").write_text("not a folder", encoding="utf-8")
     (tmp_path / "file.txt").write_text("x", encoding="utf-8")
     with pytest.raises(SourceOptionError, match=re.escape(words)):
-        open_bridge(options, data_dir=tmp_path)
+        open_bridge(options, SourceContext("test", tmp_path))
     assert not (tmp_path / "missing").exists()
 
 
@@ -100,4 +101,4 @@ def test_a_symlinked_events_folder_is_a_bad_option(tmp_path: Path) -> None:
     (tmp_path / "vault").mkdir()
     (tmp_path / "vault" / "calendar").symlink_to(tmp_path / "outside")
     with pytest.raises(SourceOptionError, match=r"folder 'calendar'.*symbolic link"):
-        open_bridge({"path": "vault"}, data_dir=tmp_path)
+        open_bridge({"path": "vault"}, SourceContext("test", tmp_path))

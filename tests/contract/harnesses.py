@@ -14,6 +14,7 @@ from typing import Protocol
 
 from kalends.bridges.base import Bridge
 from kalends.bridges.memory import MemoryBridge, MemoryCalendar
+from tests.contract.google_harness import google_harness
 from tests.contract.ics_harness import ics_harness
 from tests.contract.obsidian_harness import obsidian_harness
 
@@ -57,4 +58,5 @@ HARNESSES: dict[str, Callable[[Path], AbstractContextManager[Harness]]] = {
     "memory": memory_harness,
     "ics": ics_harness,
     "obsidian": obsidian_harness,
+    "google": google_harness,
 }

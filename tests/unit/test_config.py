@@ -368,7 +368,7 @@ def test_unknown_keys(here: Path) -> None:
         "colour: unknown key (allowed keys: server, storage, auth, users, sources, views)"
         " (kalends.toml, line 1)",
         "server.hots: unknown key (allowed keys: host, port, data_dir, max_body_bytes,"
-        " request_threads, shutdown_timeout) (kalends.toml, line 3)",
+        " request_threads, shutdown_timeout, public_url) (kalends.toml, line 3)",
         "storage.driver: unknown key (allowed keys: url, pool_size) (kalends.toml, line 5)",
         "auth.x: unknown key (allowed keys: login_cache_seconds, failure_delay)"
         " (kalends.toml, line 7)",

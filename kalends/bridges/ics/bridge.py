@@ -14,7 +14,6 @@ import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import NoReturn
 
 import httpx
@@ -30,6 +29,7 @@ from kalends.bridges.base import (
     Unsupported,
     Watch,
 )
+from kalends.bridges.context import SourceContext
 from kalends.bridges.ics.feed import FeedCalendar, FeedError, parse_feed, uid_key
 from kalends.bridges.ics.fetch import FeedFetcher, Validators
 from kalends.bridges.ics.urls import feed_url
@@ -219,10 +219,10 @@ def _new_client(timeout: float) -> httpx.AsyncClient:
     )
 
 
-def open_bridge(options: Mapping[str, object], *, data_dir: Path) -> IcsFeedBridge:
+def open_bridge(options: Mapping[str, object], context: SourceContext) -> IcsFeedBridge:
     """The bridge for a source's options: ``url`` (http, https or webcal), ``timeout``
-    (seconds, default 30), ``max_bytes`` (default 20 MiB). ``data_dir`` is unused: a feed keeps
-    no state of its own (it all travels in the cursor)."""
+    (seconds, default 30), ``max_bytes`` (default 20 MiB). A feed keeps no state of its own
+    (it all travels in the cursor), so the context is unused."""
     timeout = _positive_number(options, "timeout", DEFAULT_TIMEOUT)
     max_bytes = _positive_integer(options, "max_bytes", DEFAULT_MAX_BYTES)
     url = options.get("url")

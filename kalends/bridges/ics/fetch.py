@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import codecs
-import email.utils
 import logging
-import time
 from dataclasses import dataclass
 
 import httpx
 
 from kalends.bridges.base import AuthExpired, BridgeError, RateLimited, Transient
+from kalends.bridges.http import retry_after_seconds
 from kalends.bridges.ics.urls import FeedUrl
 
 __all__ = ["FeedFetcher", "Fetched", "Validators"]
@@ -152,7 +151,7 @@ class FeedFetcher:
         if status in (401, 403):
             return AuthExpired(f"{said}; check the credentials in the source's url")
         if status == 429 or (status == 503 and "Retry-After" in response.headers):
-            return RateLimited(said, _retry_after(response.headers.get("Retry-After")))
+            return RateLimited(said, retry_after_seconds(response.headers.get("Retry-After")))
         if status >= 500:
             return Transient(said)
         if status in (404, 410):
@@ -195,17 +194,3 @@ def _decode(body: bytes, charset: str | None, masked: str) -> str:
 
 def _looks_like_calendar(text: str) -> bool:
     return text.lstrip("\ufeff \t\r\n")[:15].upper() == "BEGIN:VCALENDAR"
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After in seconds (delta-seconds or an HTTP date); None when absent or invalid."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())

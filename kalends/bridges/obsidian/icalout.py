@@ -6,10 +6,9 @@ import re
 from datetime import date, datetime
 from urllib.parse import quote
 
-from icalendar import Timezone
-
 from kalends.bridges.obsidian.model import UTC_NAME, EventData
-from kalends.ical import Component, ICalError, parse, serialize
+from kalends.ical import Component, serialize
+from kalends.ical_zones import ZoneBlocks
 
 __all__ = ["PRODID", "ZoneBlocks", "escape_text", "to_ical"]
 
@@ -33,32 +32,6 @@ def escape_text(value: str) -> str:
 
 def _url(value: str) -> str:
     return _URL_UNSAFE.sub(lambda match: quote(match[0], safe=""), value)
-
-
-class ZoneBlocks:
-    """VTIMEZONE components, built with icalendar once per zone and span of years."""
-
-    def __init__(self) -> None:
-        self._made: dict[tuple[str, int, int], Component | None] = {}
-
-    def block(self, zone: str, first_year: int, last_year: int) -> Component | None:
-        """The zone's rules over these years; None when icalendar cannot describe the zone
-        (Kalends resolves IANA TZIDs without a VTIMEZONE)."""
-        key = (zone, first_year, last_year)
-        if key not in self._made:
-            self._made[key] = _vtimezone(zone, first_year, last_year)
-        return self._made[key]
-
-
-def _vtimezone(zone: str, first_year: int, last_year: int) -> Component | None:
-    try:
-        made = Timezone.from_tzid(
-            zone, first_date=date(first_year, 1, 1), last_date=date(last_year + 1, 1, 1)
-        )
-        text = made.to_ical().decode("utf-8")
-        return parse(f"BEGIN:VCALENDAR\r\n{text}END:VCALENDAR\r\n").children[0]
-    except (ValueError, KeyError, OverflowError, ICalError):
-        return None
 
 
 def _value(moment: date | datetime, zone: str | None) -> tuple[str, str]:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from kalends.bridges.base import BridgeError, SourceOptionError
+from kalends.bridges.context import SourceContext
 from kalends.bridges.obsidian.bridge import ObsidianBridge, check_options
 
 __all__ = ["OPTIONS", "open_bridge"]
@@ -50,10 +51,10 @@ def _copy_seed(raw: str, data_dir: Path, vault: Path) -> None:
         raise SourceOptionError(f"seed {raw!r}: cannot copy it to {vault}: {error}") from None
 
 
-def open_bridge(options: Mapping[str, object], *, data_dir: Path) -> ObsidianBridge:
+def open_bridge(options: Mapping[str, object], context: SourceContext) -> ObsidianBridge:
     """The bridge an Obsidian source's options describe; SourceOptionError naming the option.
 
-    ``path`` is the vault (relative to ``data_dir``), ``folder`` the events folder inside it
+    ``path`` is the vault (relative to the data directory), ``folder`` the events folder inside it
     (default "calendar"), ``timezone`` the IANA zone notes get for events given in UTC
     (default UTC), ``seed`` a directory copied to ``path`` when the vault does not exist yet.
     """
@@ -64,7 +65,7 @@ def open_bridge(options: Mapping[str, object], *, data_dir: Path) -> ObsidianBri
     folder = _text(options, "folder", "calendar") or ""
     timezone = _text(options, "timezone", None)
     check_options(folder, timezone)
-    vault = _vault_path(options, data_dir)
+    vault = _vault_path(options, context.data_dir)
     bridge = ObsidianBridge(vault, folder=folder, timezone=timezone)
     try:
         bridge.check_folder()

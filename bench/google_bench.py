@@ -1,0 +1,174 @@
+"""Google bridge benchmark: a Google calendar of N events (the local fake, answering at once).
+
+Measures, in one run:
+- the initial sync of N events in pages of 250 (one round from an empty database);
+- on a running ``kalends serve`` with a push channel: the latency from an edit in Google to its
+  visibility over CalDAV, and from a CalDAV edit to its arrival in Google (p50/p95).
+
+    .venv/bin/python bench/google_bench.py --events 10000 [--edits 40]
+
+Targets (issue: Google bridge): initial sync <= 30 s; notification to CalDAV p95 <= 1 s; CalDAV
+edit to Google p95 <= 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.benchlib import percentile, start_server  # noqa: E402
+from kalends.config import load_settings  # noqa: E402
+from kalends.security.passwords import hash_password  # noqa: E402
+from kalends.security.secrets import load_secret_key  # noqa: E402
+from kalends.storage.base import Transactions  # noqa: E402
+from kalends.storage.credentials import CredentialStore  # noqa: E402
+from kalends.storage.engine import create_storage_engine, migrate_database  # noqa: E402
+from kalends.sync.commands import _provision  # noqa: E402
+from kalends.sync.executor import Round  # noqa: E402
+from kalends.sync.sources import open_shared, open_source  # noqa: E402
+from tests.fakes.google import GoogleFake, running_google_fake  # noqa: E402
+
+PASSWORD = "bench"
+CALENDAR = "bench@group.calendar.google.com"
+CLIENT_ID, CLIENT_SECRET = "bench.apps.example", "bench-secret"
+ZONE = "Europe/Berlin"
+
+
+def body(n: int, version: int = 0) -> dict[str, Any]:
+    month, day = 1 + n % 12, 1 + n % 28
+    date = f"2026-{month:02d}-{day:02d}"
+    summary = f"Event {n}" + (f" (edit {version})" if version else "")
+    made: dict[str, Any] = {"summary": summary, "location": f"Room {n % 7}",
+                            "description": f"Notes for event {n}."}  # fmt: skip
+    if n % 10 == 0:
+        following = f"2026-{month:02d}-{day + 1:02d}"
+        return made | {"start": {"date": date}, "end": {"date": following}}
+    hour = 8 + n % 10
+    made |= {"start": {"dateTime": f"{date}T{hour:02d}:00:00", "timeZone": ZONE},
+             "end": {"dateTime": f"{date}T{hour:02d}:45:00", "timeZone": ZONE}}  # fmt: skip
+    if n % 10 == 1:
+        made["recurrence"] = ["RRULE:FREQ=WEEKLY;COUNT=20"]
+    return made
+
+
+def write_config(directory: Path, fake: GoogleFake) -> Path:
+    config = directory / "kalends.toml"
+    config.write_text(
+        f'[server]\nhost = "127.0.0.1"\nport = 0\ndata_dir = "{directory.as_posix()}/data"\n\n'
+        f"[auth]\nfailure_delay = 0.0\n\n[users.alice]\n"
+        f'password_hash = "{hash_password(PASSWORD)}"\n'
+        f'calendars = []\ndefault_target = "work"\n\n[sources.work]\ntype = "google"\n'
+        f'user = "alice"\ncalendar = "{CALENDAR}"\nclient_id = "{CLIENT_ID}"\n'
+        f'client_secret = "{CLIENT_SECRET}"\napi_url = "{fake.api_url}"\n'
+        f'token_url = "{fake.token_url}"\npoll_interval = 600\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+def sign_in(config: Path, fake: GoogleFake) -> None:
+    settings = load_settings(config)
+    migrate_database(settings.storage.url)
+    engine = create_storage_engine(settings.storage.url, pool_size=1)
+    box = load_secret_key(settings.server.data_dir, {})
+    CredentialStore(engine, box).put("work", {
+        "refresh_token": fake.issue_refresh_token(CLIENT_ID), "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET, "token_url": fake.token_url,
+    })  # fmt: skip
+    engine.dispose()
+
+
+def initial_sync(config: Path, events: int) -> float:
+    settings = load_settings(config)
+    _provision(settings)
+    engine = create_storage_engine(settings.storage.url)
+    transactions = Transactions(engine)
+    parts = open_source(settings, "work", transactions, open_shared(settings, engine))
+
+    async def one() -> tuple[float, int]:
+        started = time.perf_counter()
+        report = await Round(parts.bridge, parts.store, parts.policy).run()
+        assert report.error is None and not report.failed, (report.error, report.failed[:3])
+        seconds = time.perf_counter() - started
+        await parts.bridge.aclose()
+        return seconds, len(report.actions)
+
+    seconds, applied = asyncio.run(one())
+    assert applied == events, f"synced {applied} of {events}"
+    engine.dispose()
+    return seconds
+
+
+def _until(condition: Any, what: str) -> float:
+    started = time.perf_counter()
+    while not condition():
+        if time.perf_counter() - started > 30:
+            raise RuntimeError(f"never: {what}")
+        time.sleep(0.005)
+    return time.perf_counter() - started
+
+
+def latencies(config: Path, fake: GoogleFake, events: int, edits: int) -> tuple[list[float], ...]:
+    server, url = start_server(config)
+    try:
+        _until(lambda: fake.channels, "a watch channel")
+        singles = [e for e in fake.events(CALENDAR) if not e.get("recurrence")]
+        inbound, outbound = [], []
+        with httpx.Client(auth=("alice", PASSWORD), timeout=10) as client:
+            for e in range(edits):
+                event = singles[(e * 53) % len(singles)]
+                href = f"{url}/alice/work/{event['iCalUID']}.ics"
+                marker = f"(google edit {e})"
+                started = time.perf_counter()
+                fake.patch(CALENDAR, event["id"], {"summary": f"Event {marker}"})
+                _until(lambda h=href, m=marker: m in client.get(h).text, "Google -> CalDAV")
+                inbound.append(time.perf_counter() - started)
+                time.sleep(0.1)
+                text = client.get(href).text.replace(marker, f"(caldav edit {e})")
+                started = time.perf_counter()
+                client.put(href, content=text, headers={"Content-Type": "text/calendar"})
+                _until(lambda i=event["id"], m=f"(caldav edit {e})":
+                       m in fake.get(CALENDAR, i)["summary"], "CalDAV -> Google")  # fmt: skip
+                outbound.append(time.perf_counter() - started)
+                time.sleep(0.1)
+        return inbound, outbound
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--edits", type=int, default=40, help="edits timed each way")
+    args = parser.parse_args()
+    directory = Path(tempfile.mkdtemp(prefix="kalends-google-bench-"))
+    with running_google_fake() as fake:
+        fake.register_client(CLIENT_ID, CLIENT_SECRET)
+        fake.add_calendar(CALENDAR, "Bench", time_zone=ZONE)
+        for n in range(args.events):
+            fake.insert(CALENDAR, body(n))
+        config = write_config(directory, fake)
+        sign_in(config, fake)
+        seconds = initial_sync(config, args.events)
+        inbound, outbound = latencies(config, fake, args.events, args.edits)
+    print(f"events: {args.events} ({args.events // 10} recurring, {args.events // 10} all-day)")
+    print(f"initial sync, pages of 250: {seconds:.1f} s (target <= 30 s)")
+    for name, values in (("Google edit -> CalDAV", inbound), ("CalDAV edit -> Google", outbound)):
+        p50, p95 = (percentile(values, share) * 1000 for share in (0.5, 0.95))
+        print(f"{name}: p50 {p50:.0f} ms, p95 {p95:.0f} ms over {len(values)} edits "
+              "(target p95 <= 1 s)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
