@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -20,10 +21,13 @@ from kalends.bridges.base import (
 from kalends.bridges.context import Channel
 from kalends.bridges.google import GoogleBridge
 from kalends.bridges.google.push import PushSettings, open_watch
+from kalends.config import load_settings
 from kalends.ical import parse
 from kalends.server.hooks import HookRouter
-from tests.contract.google_harness import google_bridge, new_calendar
+from kalends.sync.sources import Shared, stop_channels_of_removed_sources
+from tests.contract.google_harness import CLIENT_ID, CLIENT_SECRET, google_bridge, new_calendar
 from tests.fakes.google import GoogleFake, running_google_fake
+from tests.harness import write_config
 
 T = TypeVar("T")
 ZONE = {"timeZone": "Europe/Berlin"}
@@ -254,3 +258,34 @@ def test_a_watch_channel_wakes_the_source_renews_and_stops(
             await runner.cleanup()
 
     run(scenario())
+
+
+class _Vault:
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, str]] = {}
+
+    def get(self, name: str) -> dict[str, str] | None:
+        return self.rows.get(name)
+
+    def put(self, name: str, secrets: Mapping[str, str]) -> None:
+        self.rows[name] = dict(secrets)
+
+
+def test_channels_of_a_source_removed_from_the_admin_file_are_stopped_at_start(
+    fake: GoogleFake, calendar_id: str, bridge: GoogleBridge, tmp_path: Path, password_hash: str
+) -> None:
+    book, vault, router = _Book(), _Vault(), HookRouter()
+    vault.put("gone", {"refresh_token": fake.issue_refresh_token(CLIENT_ID),
+                       "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+                       "token_url": fake.token_url})  # fmt: skip
+
+    async def crash_with_an_open_channel() -> None:
+        settings = PushSettings("gone", "gone", "http://127.0.0.1:9", router, book, ttl=3600)
+        await open_watch(bridge.api, settings, lambda: None)  # never closed: the process died
+
+    run(crash_with_an_open_channel())
+    assert len(fake.channels) == 1 and len(book.rows) == 1
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'k.db'}", password_hash)
+    shared = Shared(vault=vault, hooks=router, channels=book)
+    stopped = run(stop_channels_of_removed_sources(shared, load_settings(config)))
+    assert stopped == 1 and book.rows == {} and fake.channels == []
