@@ -114,6 +114,8 @@ class JsonApi:
         name: str,
         timeout: float = 30.0,
         max_concurrency: int = 8,
+        headers: Mapping[str, str] | None = None,
+        verify: str | bool = True,
         client: httpx.AsyncClient | None = None,
     ) -> None:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
@@ -121,6 +123,8 @@ class JsonApi:
         self._shape = shape
         self._name = name
         self._timeout = timeout
+        self._headers = dict(headers or {})  # sent with every request (e.g. Graph's Prefer)
+        self._verify = verify  # a CA bundle path for a provider behind a private CA
         self._given = client
         self._client: httpx.AsyncClient | None = client
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -132,7 +136,7 @@ class JsonApi:
         a CLI run or a test may drive the bridge from several loops in turn."""
         loop = asyncio.get_running_loop()
         if self._client is None or (self._given is None and self._loop is not loop):
-            self._client = httpx.AsyncClient(timeout=self._timeout)
+            self._client = httpx.AsyncClient(timeout=self._timeout, verify=self._verify)
             self._slots = asyncio.Semaphore(self._max_concurrency)
             self._loop = loop
         return self._client
@@ -176,7 +180,7 @@ class JsonApi:
         token: str,
     ) -> httpx.Response:
         url = path if path.startswith(("http://", "https://")) else self.base_url + path
-        sent = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        sent = {"Authorization": f"Bearer {token}", "Accept": "application/json", **self._headers}
         sent.update(headers or {})
         try:
             client = self._http()

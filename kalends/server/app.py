@@ -27,7 +27,7 @@ from kalends.server.guards import (
     guarded,
     supported_methods,
 )
-from kalends.server.hooks import HOOKS, HookRouter, google_hook
+from kalends.server.hooks import HOOKS, HookRouter, google_hook, graph_hook
 from kalends.server.provision import provision_calendars
 from kalends.server.radicale_app import KalendsApplication
 from kalends.server.radicale_config import build_radicale_configuration
@@ -136,6 +136,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/.kalends/health", health)
     app[HOOKS] = HookRouter()
     app.router.add_post("/.kalends/hooks/google", google_hook)
+    app.router.add_post("/.kalends/hooks/graph", graph_hook)
     app.router.add_route("*", "/{tail:.*}", dav)
 
     async def close(app: web.Application) -> None:

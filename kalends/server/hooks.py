@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-__all__ = ["HOOKS", "HookRouter", "google_hook"]
+__all__ = ["HOOKS", "HookRouter", "google_hook", "graph_hook"]
 
 logger = logging.getLogger(__name__)
 
@@ -90,3 +90,44 @@ async def google_hook(request: web.Request) -> web.Response:
         logger.info("refused a Google notification for unknown channel %s", channel[:64])
         return web.Response(status=404, text="unknown channel\n")
     return web.Response(status=200)
+
+
+MAX_GRAPH_BODY = 256 * 1024
+
+
+async def graph_hook(request: web.Request) -> web.Response:
+    """Microsoft Graph change and lifecycle notifications.
+
+    A new subscription is first validated: Graph sends ``?validationToken=...`` and wants it
+    back as plain text within ten seconds. Each notification names its subscription and carries
+    the clientState the subscription was made with; one that does not match is dropped. Graph
+    retries any answer but 2xx, so a batch with some foreign entries still gets 202.
+    """
+    token = request.query.get("validationToken")
+    if token is not None:
+        return web.Response(text=token[:1024], content_type="text/plain")
+    if request.content_length is not None and request.content_length > MAX_GRAPH_BODY:
+        return web.Response(status=413, text="notification too large\n")
+    try:
+        body = await request.json()
+        entries = body["value"]
+        assert isinstance(entries, list)
+    except (ValueError, KeyError, TypeError, AssertionError):
+        return web.Response(status=400, text="expected a Graph notification collection\n")
+    router, heard = request.app[HOOKS], 0
+    for entry in entries:
+        if isinstance(entry, dict) and _graph_entry(router, entry):
+            heard += 1
+    if not heard:
+        logger.info("refused %d Graph notification(s) for unknown subscriptions", len(entries))
+        return web.Response(status=404, text="unknown subscription\n")
+    return web.Response(status=202)
+
+
+def _graph_entry(router: HookRouter, entry: dict[str, object]) -> bool:
+    subscription = str(entry.get("subscriptionId", ""))
+    state = str(entry.get("clientState", ""))
+    lifecycle = entry.get("lifecycleEvent")
+    if lifecycle in ("reauthorizationRequired", "subscriptionRemoved"):
+        return router.deliver("graph-renew", subscription, state)
+    return router.deliver("graph", subscription, state)  # a change, or "missed": pull now

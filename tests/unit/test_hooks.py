@@ -7,7 +7,7 @@ import asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from kalends.server.hooks import HOOKS, HookRouter, google_hook
+from kalends.server.hooks import HOOKS, HookRouter, google_hook, graph_hook
 
 
 def _headers(channel: str, token: str, state: str = "exists") -> dict[str, str]:
@@ -61,4 +61,50 @@ def test_the_sync_greeting_is_answered_without_a_pull() -> None:
     router.register("google", "chan-1", "secret-1", lambda: woken.append("one"))
     greeting = _headers("chan-1", "secret-1", state="sync")
     assert asyncio.run(_exchange(router, [greeting])) == [200]
+    assert woken == []
+
+
+async def _graph(router: HookRouter, posts: list[tuple[str, object]]) -> list[tuple[int, str]]:
+    app = web.Application()
+    app[HOOKS] = router
+    app.router.add_post("/.kalends/hooks/graph", graph_hook)
+    async with TestClient(TestServer(app)) as client:
+        answers = []
+        for query, body in posts:
+            response = await client.post(f"/.kalends/hooks/graph{query}", json=body)
+            answers.append((response.status, await response.text()))
+        return answers
+
+
+def _change(subscription: str, state: str) -> dict[str, object]:
+    return {"subscriptionId": subscription, "clientState": state, "changeType": "updated",
+            "resource": "Users/0b1c/Events/AAMk", "resourceData": {"id": "AAMk"}}  # fmt: skip
+
+
+def test_graph_validation_changes_and_lifecycle_reach_the_right_hands() -> None:
+    router, woken, renewed = HookRouter(), [], []
+    router.register("graph", "sub-1", "state-1", lambda: woken.append(1))
+    router.register("graph-renew", "sub-1", "state-1", lambda: renewed.append(1))
+    missed = {"subscriptionId": "sub-1", "clientState": "state-1", "lifecycleEvent": "missed"}
+    reauthorize = dict(missed, lifecycleEvent="reauthorizationRequired")
+    answers = asyncio.run(_graph(router, [
+        ("?validationToken=Validation%3A%20Testing%20client%20application", None),
+        ("", {"value": [_change("sub-1", "state-1"), _change("sub-1", "state-1")]}),
+        ("", {"value": [missed]}),
+        ("", {"value": [reauthorize]}),
+    ]))  # fmt: skip
+    assert answers[0] == (200, "Validation: Testing client application")
+    assert [status for status, _ in answers[1:]] == [202, 202, 202]
+    assert len(woken) == 3 and len(renewed) == 1  # a burst of two wakes it twice: harmless
+
+
+def test_forged_graph_notifications_change_nothing() -> None:
+    router, woken = HookRouter(), []
+    router.register("graph", "sub-1", "state-1", lambda: woken.append(1))
+    answers = asyncio.run(_graph(router, [
+        ("", {"value": [_change("sub-1", "guessed")]}),
+        ("", {"value": [_change("sub-2", "state-1")]}),
+        ("", {"not": "a notification"}),
+    ]))  # fmt: skip
+    assert [status for status, _ in answers] == [404, 404, 400]
     assert woken == []

@@ -8,8 +8,6 @@ token. Channels left from an earlier run of the server are stopped when the sour
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import secrets
 import time
@@ -20,6 +18,7 @@ from dataclasses import dataclass
 from kalends.bridges.base import BridgeError
 from kalends.bridges.context import Channel, ChannelBook, HookRegistry, SecretVault
 from kalends.bridges.google.api import CalendarApi
+from kalends.bridges.push import Opened, RenewingWatch
 
 __all__ = ["HOOK_PATH", "PushSettings", "open_watch", "stop_leftover_channel"]
 
@@ -27,7 +26,6 @@ logger = logging.getLogger(__name__)
 
 HOOK_PATH = "/.kalends/hooks/google"
 PROVIDER = "google"
-RETRY_AFTER_FAILURE = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,40 +41,21 @@ class PushSettings:
     def address(self) -> str:
         return self.public_url.rstrip("/") + HOOK_PATH
 
-    def renew_at(self, expires_at: float) -> float:
-        """When to replace a channel: a tenth of its life before it ends (at least a minute)."""
-        return expires_at - max(self.ttl / 10, 60.0)
 
+class GoogleChannels:
+    """A Subscriber: Google watch channels on one calendar's events."""
 
-@dataclass
-class _Live:
-    record: Channel
-    unregister: Callable[[], None]
-
-
-class GoogleWatch:
-    def __init__(self, api: CalendarApi, settings: PushSettings, notify: Callable[[], None]):
+    def __init__(self, api: CalendarApi, settings: PushSettings) -> None:
         self._api = api
         self._settings = settings
-        self._notify = notify
-        self._live: _Live | None = None
-        self._task: asyncio.Task[None] | None = None
+        self.lifetime = float(settings.ttl)
 
-    @property
-    def channel(self) -> Channel | None:
-        return self._live.record if self._live is not None else None
-
-    async def start(self) -> None:
-        await self._stop_leftovers()
-        await self.renew()
-        self._task = asyncio.create_task(self._keep_renewed(), name="google-channel")
-
-    async def renew(self) -> None:
-        """Open a new channel, then stop the one it replaces."""
+    async def open(self, notify: Callable[[], None], renew: Callable[[], None]) -> Opened:
         settings = self._settings
         channel_id = uuid.uuid4().hex
         token = secrets.token_urlsafe(32)
-        unregister = settings.hooks.register(PROVIDER, channel_id, token, self._notify)
+        # Routed before the watch call: Google greets a new channel at once.
+        unregister = settings.hooks.register(PROVIDER, channel_id, token, notify)
         body = {
             "id": channel_id,
             "type": "web_hook",
@@ -94,55 +73,19 @@ class GoogleWatch:
             settings.source, PROVIDER, channel_id, str(answer["resourceId"]), expiration,
             settings.account, self._api.api.base_url,
         )  # fmt: skip
-        if settings.book is not None:
-            await asyncio.to_thread(settings.book.save, record)
-        old, self._live = self._live, _Live(record, unregister)
-        if old is not None:
-            await self._stop(old.record, old.unregister)
+        return Opened(record, unregister)
 
-    async def _keep_renewed(self) -> None:
-        while True:
-            assert self._live is not None
-            wait = self._settings.renew_at(self._live.record.expires_at) - time.time()
-            await asyncio.sleep(max(wait, 1.0))
-            try:
-                await self.renew()
-            except BridgeError as error:
-                logger.warning("source %s: renewing the Google channel failed: %s",
-                               self._settings.source, error)  # fmt: skip
-                await asyncio.sleep(RETRY_AFTER_FAILURE)
+    async def extend(self, record: Channel) -> Channel | None:
+        return None  # Google cannot extend a channel: a new one replaces it
 
-    async def _stop_leftovers(self) -> None:
-        book = self._settings.book
-        if book is None:
-            return
-        for record in await asyncio.to_thread(book.of_source, self._settings.source):
-            await self._stop(record, lambda: None)
-
-    async def _stop(self, record: Channel, unregister: Callable[[], None]) -> None:
-        unregister()
-        try:
-            await self._api.stop_channel(record.channel_id, record.resource_id)
-        except BridgeError as error:  # it ends by itself at its expiry
-            logger.info("source %s: stopping channel %s: %s", record.source,
-                        record.channel_id, error)  # fmt: skip
-        if self._settings.book is not None:
-            await asyncio.to_thread(self._settings.book.forget, record.channel_id)
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        live, self._live = self._live, None
-        if live is not None:
-            await self._stop(live.record, live.unregister)
+    async def stop(self, record: Channel) -> None:
+        await self._api.stop_channel(record.channel_id, record.resource_id)
 
 
 async def open_watch(
     api: CalendarApi, settings: PushSettings, notify: Callable[[], None]
-) -> GoogleWatch:
-    watch = GoogleWatch(api, settings, notify)
+) -> RenewingWatch:
+    watch = RenewingWatch(GoogleChannels(api, settings), settings.book, settings.source, notify)
     await watch.start()
     return watch
 
