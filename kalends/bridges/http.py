@@ -33,6 +33,7 @@ __all__ = [
     "ErrorShape",
     "Gone",
     "JsonApi",
+    "NotSignedIn",
     "TokenSource",
     "retry_after_seconds",
 ]
@@ -51,6 +52,19 @@ class TokenSource(Protocol):
         """A fresh token, after the provider refused the last one; AuthExpired when the grant
         itself is gone (the user has to sign in again)."""
         ...
+
+
+class NotSignedIn:
+    """Tokens of a source nobody has signed in yet: every call says what to run."""
+
+    def __init__(self, source: str, why: str) -> None:
+        self._message = f"needs re-auth: {why}; run `kalends auth {source}`"
+
+    async def token(self) -> str:
+        raise AuthExpired(self._message)
+
+    async def renew(self) -> str:
+        raise AuthExpired(self._message)
 
 
 class ApiFailure(BridgeError):

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from kalends.bridges.base import AuthExpired, SourceOptionError
+from kalends.bridges.base import SourceOptionError
 from kalends.bridges.context import SourceContext
 from kalends.bridges.google.api import GOOGLE_API_URL, CalendarApi
 from kalends.bridges.google.bridge import GoogleBridge
 from kalends.bridges.google.push import PushSettings, open_watch
 from kalends.bridges.google.tokens import GOOGLE_TOKEN_URL, SCOPES, GoogleTokens
+from kalends.bridges.http import NotSignedIn
+from kalends.bridges.option_values import flag, text, url, whole
 
 __all__ = ["GOOGLE_AUTH_URL", "OPTIONS", "GoogleOptions", "open_bridge"]
 
@@ -45,66 +47,25 @@ def read_options(options: Mapping[str, object], source: str) -> GoogleOptions:
         raise SourceOptionError(
             f"{unknown[0]}: not a Google source option (known: {', '.join(OPTIONS)})"
         )
-    zone = _text(options, "timezone", None)
+    zone = text(options, "timezone", None)
     if zone is not None:
         try:
             zoneinfo.ZoneInfo(zone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise SourceOptionError(f"timezone: {zone!r} is not an IANA time zone") from None
     return GoogleOptions(
-        calendar=_text(options, "calendar", "primary") or "primary",
-        account=_text(options, "account", source) or source,
-        client_id=_text(options, "client_id", None),
-        client_secret=_text(options, "client_secret", None),
+        calendar=text(options, "calendar", "primary") or "primary",
+        account=text(options, "account", source) or source,
+        client_id=text(options, "client_id", None),
+        client_secret=text(options, "client_secret", None),
         timezone=zone,
-        page_size=_whole(options, "page_size", 250, 1, 2500),
-        push=_flag(options, "push", True),
-        channel_ttl=_whole(options, "channel_ttl", 604800, 300, 2_592_000),
-        api_url=_url(options, "api_url", GOOGLE_API_URL),
-        token_url=_url(options, "token_url", GOOGLE_TOKEN_URL),
-        auth_url=_url(options, "auth_url", GOOGLE_AUTH_URL),
+        page_size=whole(options, "page_size", 250, 1, 2500),
+        push=flag(options, "push", True),
+        channel_ttl=whole(options, "channel_ttl", 604800, 300, 2_592_000),
+        api_url=url(options, "api_url", GOOGLE_API_URL),
+        token_url=url(options, "token_url", GOOGLE_TOKEN_URL),
+        auth_url=url(options, "auth_url", GOOGLE_AUTH_URL),
     )
-
-
-def _text(options: Mapping[str, object], name: str, default: str | None) -> str | None:
-    value = options.get(name, default)
-    if value is not None and not isinstance(value, str):
-        raise SourceOptionError(f"{name}: expected a string, got {value!r}")
-    return value
-
-
-def _whole(options: Mapping[str, object], name: str, default: int, low: int, high: int) -> int:
-    value = options.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise SourceOptionError(f"{name}: expected a whole number from {low} to {high}")
-    return value
-
-
-def _flag(options: Mapping[str, object], name: str, default: bool) -> bool:
-    value = options.get(name, default)
-    if not isinstance(value, bool):
-        raise SourceOptionError(f"{name}: expected true or false, got {value!r}")
-    return value
-
-
-def _url(options: Mapping[str, object], name: str, default: str) -> str:
-    value = _text(options, name, default) or default
-    if not value.startswith(("https://", "http://")):
-        raise SourceOptionError(f"{name}: expected an http(s) URL, got {value!r}")
-    return value
-
-
-class _NotSignedIn:
-    """Tokens of a source nobody has signed in yet: every call says what to run."""
-
-    def __init__(self, source: str, why: str) -> None:
-        self._message = f"needs re-auth: {why}; run `kalends auth {source}`"
-
-    async def token(self) -> str:
-        raise AuthExpired(self._message)
-
-    async def renew(self) -> str:
-        raise AuthExpired(self._message)
 
 
 def open_bridge(options: Mapping[str, object], context: SourceContext) -> GoogleBridge:
@@ -122,13 +83,13 @@ def open_bridge(options: Mapping[str, object], context: SourceContext) -> Google
     return GoogleBridge(api, time_zone=chosen.timezone, page_size=chosen.page_size, watcher=watcher)
 
 
-def _tokens(chosen: GoogleOptions, context: SourceContext) -> GoogleTokens | _NotSignedIn:
+def _tokens(chosen: GoogleOptions, context: SourceContext) -> GoogleTokens | NotSignedIn:
     if context.vault is None:
-        return _NotSignedIn(context.name, "no credential store")
+        return NotSignedIn(context.name, "no credential store")
     try:
         secrets = context.vault.get(chosen.account)
     except ValueError as error:  # a row sealed with another key
-        return _NotSignedIn(context.name, str(error))
+        return NotSignedIn(context.name, str(error))
     if not secrets or not secrets.get("refresh_token"):
-        return _NotSignedIn(context.name, "this Google account is not signed in yet")
+        return NotSignedIn(context.name, "this Google account is not signed in yet")
     return GoogleTokens(context.name, secrets, SCOPES)
