@@ -83,11 +83,16 @@ def _sign_in(config: Path, fake: GoogleFake) -> None:
 
 
 @pytest.fixture
-def setup(tmp_path: Path, password_hash: str, fake: GoogleFake) -> Iterator[Setup]:
+def setup(
+    request: pytest.FixtureRequest, tmp_path: Path, password_hash: str, fake: GoogleFake
+) -> Iterator[Setup]:
+    zone = getattr(request, "param", "Europe/Berlin")  # the calendar's and the source's zone
     cid = f"team-{tmp_path.name[-12:].lower().replace('_', '')}@group.calendar.google.com"
-    fake.add_calendar(cid, "Team", time_zone="Europe/Berlin")
+    fake.add_calendar(cid, "Team", time_zone=zone)
     fake.insert(cid, timed("Kickoff", "2026-03-02T09:00:00+01:00", "2026-03-02T10:00:00+01:00"))
     config = _write_config(tmp_path, password_hash, fake, cid)
+    with config.open("a", encoding="utf-8") as file:
+        file.write(f'timezone = "{zone}"\n')
     _sign_in(config, fake)
     with live_server(config) as server:
         yield Setup(server, fake, cid, config)
@@ -225,6 +230,9 @@ def test_a_series_with_a_moved_and_a_cancelled_instance_survives_both_ways(
     assert len(instances) == 4
 
 
+@pytest.mark.parametrize(
+    "setup", ["Pacific/Kiritimati", "America/Los_Angeles", "Europe/Berlin"], indirect=True
+)
 def test_an_all_day_event_stays_on_its_day(setup: Setup) -> None:
     fake, cid, server = setup.fake, setup.calendar_id, setup.server
     made = fake.insert(cid, {"summary": "Holiday", "start": {"date": "2026-03-09"},
@@ -233,6 +241,13 @@ def test_an_all_day_event_stays_on_its_day(setup: Setup) -> None:
     parts = eventually(lambda: components(calendar(server, "all")).get(uid), "the all-day event")
     assert parts[0]["DTSTART"].to_ical() == b"20260309"
     assert parts[0]["DTEND"].to_ical() == b"20260310"
+    calendar(server, "work").save_event(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
+        "UID:day-off@test\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;VALUE=DATE:20260316\r\n"
+        "DTEND;VALUE=DATE:20260317\r\nSUMMARY:Day off\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    pushed = eventually(lambda: google_live(fake, cid).get("day-off@test"), "all-day, in Google")
+    assert pushed["start"] == {"date": "2026-03-16"} and pushed["end"] == {"date": "2026-03-17"}
 
 
 def test_a_revoked_grant_needs_re_auth_and_deletes_nothing(setup: Setup) -> None:
