@@ -97,8 +97,11 @@ def _auth(args: argparse.Namespace) -> int:
 
             webbrowser.open(url)
 
+    def show(message: str) -> None:
+        print(message, flush=True)
+
     try:
-        lines = commands.auth(settings, args.source, open_url)
+        lines = commands.auth(settings, args.source, open_url, show)
     except commands.SyncCommandError as exc:
         raise CommandError(str(exc)) from None
     print("\n".join(lines))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -150,7 +151,7 @@ class JsonApi:
         a CLI run or a test may drive the bridge from several loops in turn."""
         loop = asyncio.get_running_loop()
         if self._client is None or (self._given is None and self._loop is not loop):
-            self._client = httpx.AsyncClient(timeout=self._timeout, verify=self._verify)
+            self._client = httpx.AsyncClient(timeout=self._timeout, verify=_tls(self._verify))
             self._slots = asyncio.Semaphore(self._max_concurrency)
             self._loop = loop
         return self._client
@@ -217,6 +218,11 @@ class JsonApi:
         text = " ".join(text.split())[: _MAX_MESSAGE + len(self._name) + len(path)]
         wait = retry_after_seconds(response.headers.get("Retry-After"))
         return _classify(status, reason, text, wait, self._shape)
+
+
+def _tls(verify: str | bool) -> ssl.SSLContext | bool:
+    """httpx's ``verify``: a CA bundle path becomes a context trusting that bundle."""
+    return ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
 
 
 def _classify(

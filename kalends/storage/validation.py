@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from dateutil.rrule import rrulestr  # type: ignore[import-untyped]
+from dateutil.rrule import rrule, rrulestr
 
 MAX_LIST_VALUES = 10_000  # EXDATE / RDATE values, ATTENDEEs: far beyond any real event
 SUB_HOURLY = frozenset({"SECONDLY", "MINUTELY"})
@@ -112,7 +112,9 @@ def _occurs(rule: str, start: date) -> bool:
     """Whether ``rule`` without COUNT or UNTIL produces any occurrence (at most 800 years)."""
     first = _as_datetime(start).replace(tzinfo=None)
     moved = first.replace(year=PROBE_YEAR + (first.year - PROBE_YEAR) % 400)
-    probe = rrulestr(rule, dtstart=moved, ignoretz=True).replace(count=None, until=None)
+    parsed = rrulestr(rule, dtstart=moved, ignoretz=True)
+    assert isinstance(parsed, rrule)  # a lone RRULE line, without forceset
+    probe = parsed.replace(count=None, until=None)
     return next(iter(probe), None) is not None
 
 

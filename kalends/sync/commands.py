@@ -83,14 +83,20 @@ async def _one_round(
         await parts.bridge.aclose()
 
 
-def auth(settings: Settings, name: str, open_url: Callable[[str], None]) -> list[str]:
-    """``kalends auth SOURCE``: the provider's sign-in, its grant stored encrypted."""
+def auth(
+    settings: Settings,
+    name: str,
+    open_url: Callable[[str], None],
+    show: Callable[[str], None] = print,
+) -> list[str]:
+    """``kalends auth SOURCE``: the provider's sign-in, its grant stored encrypted. Google's is
+    a browser sign-in (``open_url``), Microsoft's a device code (``show`` tells where to go)."""
     source = settings.sources.get(name)
     if source is None:
         raise SyncCommandError(f"no source named {name!r} in the admin file")
-    if source.type != "google":
+    if source.type not in ("google", "outlook"):
         raise SyncCommandError(f"source {name!r} ({source.type}) has no sign-in to run")
-    from kalends.bridges.google.signin import sign_in_google
+    from kalends.bridges.base import AuthExpired
     from kalends.bridges.oauth import OAuthError
 
     options = {k: v for k, v in source.options.items() if k not in ENGINE_OPTIONS}
@@ -98,8 +104,15 @@ def auth(settings: Settings, name: str, open_url: Callable[[str], None]) -> list
         try:
             vault = open_shared(settings, transactions.engine).vault
             assert vault is not None
-            line = asyncio.run(sign_in_google(name, options, vault, open_url))
-        except (SourceOptionError, OAuthError, SecretKeyError) as error:
+            if source.type == "google":
+                from kalends.bridges.google.signin import sign_in_google
+
+                line = asyncio.run(sign_in_google(name, options, vault, open_url))
+            else:
+                from kalends.bridges.outlook.options import sign_in_outlook
+
+                line = sign_in_outlook(name, options, vault, show)
+        except (SourceOptionError, OAuthError, SecretKeyError, AuthExpired) as error:
             raise SyncCommandError(f"source {name!r}: {error}") from None
     return [line, f"the next sync of {name} uses it (kalends status shows the result)"]
 

@@ -31,6 +31,7 @@ _BRIDGE_MODULES = {
     "obsidian": "kalends.bridges.obsidian",
     "ics": "kalends.bridges.ics",
     "google": "kalends.bridges.google",
+    "outlook": "kalends.bridges.outlook",
 }
 
 

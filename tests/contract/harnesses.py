@@ -17,6 +17,7 @@ from kalends.bridges.memory import MemoryBridge, MemoryCalendar
 from tests.contract.google_harness import google_harness
 from tests.contract.ics_harness import ics_harness
 from tests.contract.obsidian_harness import obsidian_harness
+from tests.contract.outlook_harness import outlook_harness
 
 
 class Harness(Protocol):
@@ -59,4 +60,5 @@ HARNESSES: dict[str, Callable[[Path], AbstractContextManager[Harness]]] = {
     "ics": ics_harness,
     "obsidian": obsidian_harness,
     "google": google_harness,
+    "outlook": outlook_harness,
 }

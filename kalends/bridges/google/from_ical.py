@@ -23,22 +23,20 @@ from kalends.bridges.google.lines import (
     OWN_PREFIX,
     USE_DEFAULT,
     field_of,
-    param_map,
-    split_line,
-    to_json,
-    unescape_text,
 )
-from kalends.bridges.google.times import (
+from kalends.bridges.google.times import google_time, in_form, instance_key
+from kalends.bridges.icaltext import (
     MappingError,
     When,
     add_duration,
     default_end,
-    google_time,
-    in_form,
-    instance_key,
     instant,
     key_of,
+    param_map,
     parse_duration,
+    split_line,
+    to_json,
+    unescape_text,
     when_line,
     whens,
     zone_info,

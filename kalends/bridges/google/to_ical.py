@@ -18,26 +18,24 @@ from kalends.bridges.google.lines import (
     MAPPED_FIELDS,
     OWN_PREFIX,
     USE_DEFAULT,
-    escape_text,
-    param,
     property_for,
-    split_line,
-    to_json,
 )
-from kalends.bridges.google.times import (
+from kalends.bridges.google.times import from_google, in_form, instance_key
+from kalends.bridges.icaltext import (
     MappingError,
     When,
     Z,
     add_duration,
     default_end,
-    from_google,
-    in_form,
-    instance_key,
+    escape_text,
     key_of,
+    param,
     parse_duration,
     stamp,
+    to_json,
     when_line,
     whens,
+    zone_blocks,
 )
 from kalends.ical import Component, ICalError, parse, property_name, serialize
 from kalends.ical_zones import ZoneBlocks
@@ -46,8 +44,6 @@ __all__ = ["PRODID", "GoogleSeries", "to_ical"]
 
 PRODID = "-//Kalends//Google Calendar bridge//EN"
 _EPOCH = "19700101T000000Z"
-_RECURRING_YEARS = 10  # time zone rules emitted for repeating events
-_RECURRENCE = frozenset({"RRULE", "EXRULE", "RDATE", "EXDATE"})
 _STATUS = {"confirmed": "CONFIRMED", "tentative": "TENTATIVE"}
 _TRANSP = {"opaque": "OPAQUE", "transparent": "TRANSPARENT"}
 _CLASS = {"public": "PUBLIC", "private": "PRIVATE", "confidential": "CONFIDENTIAL"}
@@ -111,7 +107,7 @@ def to_ical(series: GoogleSeries, *, zones: ZoneBlocks) -> str:
         original = exception["originalStartTime"]
         rid = in_form(original, form, floating) if form else from_google(original, None)
         events.append(_vevent(exception, uid, rid, []))
-    children = [*_zone_blocks(events, zones), *events]
+    children = [*zone_blocks(events, zones), *events]
     calendar = Component("VCALENDAR", ("VERSION:2.0", f"PRODID:{PRODID}"), tuple(children))
     return serialize(calendar)
 
@@ -314,28 +310,3 @@ def _carried(resource: Resource) -> list[str]:
         if suffix.isdigit() and isinstance(value, str):
             numbered.append((int(suffix), value))
     return [value for _, value in sorted(numbered)]
-
-
-def _zone_blocks(events: list[Component], zones: ZoneBlocks) -> list[Component]:
-    years: dict[str, list[int]] = {}
-    recurring = False
-    for event in events:
-        for line in event.lines:
-            name, params, value = split_line(line)
-            recurring = recurring or name in _RECURRENCE
-            zone = next((raw.strip('"') for key, raw in params if key == "TZID"), None)
-            if zone is not None:
-                found = years.setdefault(zone, [])
-                found.extend(
-                    int(v.strip()[:4]) for v in value.split(",") if v.strip()[:4].isdigit()
-                )
-    blocks: list[Component] = []
-    for zone in sorted(years):
-        if not years[zone]:
-            continue
-        first, last = min(years[zone]), max(years[zone])
-        if recurring:
-            last = max(last, first + _RECURRING_YEARS)
-        block = zones.block(zone, first, last)
-        blocks.extend([block] if block is not None else [])
-    return blocks

@@ -8,6 +8,7 @@ second HTTP stack. Refreshes are single-flight: concurrent requests wait for one
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -83,7 +84,7 @@ class GoogleTokens:
             client_secret=secrets.get("client_secret"),
             scopes=list(scopes),
         )
-        self._lock = asyncio.Lock()
+        self._lock = threading.Lock()
         self._http = httpx.Client(timeout=30.0)
 
     async def token(self) -> str:
@@ -95,12 +96,16 @@ class GoogleTokens:
         return await self._refresh(stale=self._credentials.token)
 
     async def _refresh(self, stale: str | None) -> str:
-        async with self._lock:
+        return await asyncio.to_thread(self._refresh_alone, stale)
+
+    def _refresh_alone(self, stale: str | None) -> str:
+        """One refresh at a time, from any event loop; a request that waited for another's
+        refresh uses its token."""
+        with self._lock:
             if self._credentials.token != stale and self._credentials.valid:
-                return str(self._credentials.token)  # another request renewed it meanwhile
-            request = HttpxAuthRequest(self._http)
+                return str(self._credentials.token)
             try:
-                await asyncio.to_thread(self._credentials.refresh, request)
+                self._credentials.refresh(HttpxAuthRequest(self._http))  # type: ignore[no-untyped-call]
             except auth_errors.RefreshError as error:
                 raise self._refresh_failure(error) from None
             except auth_errors.TransportError as error:
