@@ -145,5 +145,6 @@ class GraphApi:
 
     @property
     def resource(self) -> str:
-        """What a subscription to this calendar's events names."""
-        return f"{self._calendar}/events"
+        """What a subscription to this calendar's events names (a resource path, not a URL:
+        the id goes in as it is)."""
+        return f"me/calendars/{self.calendar_id}/events" if self.calendar_id else "me/events"

@@ -1,0 +1,193 @@
+"""The Outlook bridge against the Graph fake: series, delta resets, retries, faults, sign-in."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Iterator
+from typing import Any, TypeVar
+
+import pytest
+
+from kalends.bridges.base import (
+    AuthExpired,
+    InvalidCursor,
+    PreconditionFailed,
+    RateLimited,
+    RemoteEvent,
+    Unsupported,
+)
+from kalends.bridges.outlook import OutlookBridge
+from kalends.ical import parse
+from tests.contract.outlook_harness import (
+    DictVault,
+    immutable_id,
+    outlook_bridge,
+    outlook_options,
+    signed_in_vault,
+)
+from tests.fakes.graph import GraphFake, running_graph_fake
+
+T = TypeVar("T")
+BERLIN = "W. Europe Standard Time"
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[GraphFake]:
+    with running_graph_fake() as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def vault(fake: GraphFake) -> DictVault:
+    return signed_in_vault(fake, outlook_options(fake, ""))
+
+
+@pytest.fixture
+def calendar_id(fake: GraphFake) -> str:
+    fake.faults.clear()
+    return fake.add_calendar("Team")
+
+
+@pytest.fixture
+def bridge(fake: GraphFake, calendar_id: str, vault: DictVault) -> OutlookBridge:
+    return outlook_bridge(fake, calendar_id, vault, page_size=3)
+
+
+def timed(subject: str, day: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "subject": subject,
+        "start": {"dateTime": f"{day}T09:00:00", "timeZone": BERLIN},
+        "end": {"dateTime": f"{day}T10:00:00", "timeZone": BERLIN},
+        **extra,
+    }
+
+
+async def everything(bridge: OutlookBridge, cursor: str | None) -> tuple[list[Any], str]:
+    changes, page = [], await bridge.list_changes(cursor)
+    while page.next_page is not None:
+        changes.extend(page.changes)
+        page = await bridge.list_changes(cursor, page.next_page)
+    changes.extend(page.changes)
+    assert page.cursor is not None
+    return changes, page.cursor
+
+
+WEEKLY = {
+    "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"],
+                "firstDayOfWeek": "monday"},
+    "range": {"type": "numbered", "startDate": "2026-12-07", "numberOfOccurrences": 5,
+              "recurrenceTimeZone": BERLIN},
+}  # fmt: skip
+
+
+def test_a_series_with_a_moved_and_a_deleted_occurrence_is_one_object(
+    fake: GraphFake, calendar_id: str, bridge: OutlookBridge
+) -> None:
+    master = fake.create(calendar_id, timed("Standup", "2026-12-07", recurrence=WEEKLY))
+    _, cursor = run(everything(bridge, None))
+    occurrences = fake.instances(master["id"], "2026-12-01T00:00:00Z", "2027-02-01T00:00:00Z")
+    fake.update(occurrences[1]["id"], {"subject": "Standup (late)",
+                                       "start": {"dateTime": "2026-12-14T11:00:00",
+                                                 "timeZone": BERLIN},
+                                       "end": {"dateTime": "2026-12-14T12:00:00",
+                                               "timeZone": BERLIN}})  # fmt: skip
+    fake.delete(occurrences[3]["id"])
+    changes, _ = run(everything(bridge, cursor))
+    events = [c for c in changes if isinstance(c, RemoteEvent)]
+    assert [e.remote_id for e in events] == [immutable_id(fake, master["id"])]
+    series, late = parse(events[0].ical).sub("VEVENT")
+    assert series.first("EXDATE") == "20261228T090000"
+    assert late.first("RECURRENCE-ID") == "20261214T090000"
+    assert late.first("DTSTART") == "20261214T110000"
+    assert late.first("SUMMARY") == "Standup (late)"
+
+
+def test_a_series_written_over_caldav_reaches_outlook_with_its_exceptions(
+    fake: GraphFake, bridge: OutlookBridge
+) -> None:
+    text = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
+        "UID:series@test\r\nDTSTAMP:20260101T000000Z\r\n"
+        "DTSTART;TZID=Europe/Berlin:20261207T090000\r\nDTEND;TZID=Europe/Berlin:20261207T093000\r\n"
+        "RRULE:FREQ=WEEKLY;COUNT=4\r\nEXDATE;TZID=Europe/Berlin:20261221T090000\r\n"
+        "SUMMARY:Review\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:series@test\r\n"
+        "DTSTAMP:20260101T000000Z\r\nRECURRENCE-ID;TZID=Europe/Berlin:20261214T090000\r\n"
+        "DTSTART;TZID=Europe/Berlin:20261214T150000\r\nDTEND;TZID=Europe/Berlin:20261214T153000\r\n"
+        "SUMMARY:Review (afternoon)\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    created = run(bridge.create(text, "series@test"))
+    again = run(bridge.get(created.remote_id))
+    series, moved = parse(again.ical).sub("VEVENT")
+    assert series.first("UID") == "series@test"
+    assert series.first("EXDATE") == "20261221T090000"
+    assert moved.first("DTSTART") == "20261214T150000"
+    assert again.version == created.version
+
+
+def test_an_expired_delta_link_is_an_invalid_cursor(
+    fake: GraphFake, calendar_id: str, bridge: OutlookBridge
+) -> None:
+    fake.create(calendar_id, timed("One", "2026-12-08"))
+    _, cursor = run(everything(bridge, None))
+    for mode in ("gone", "not_found"):
+        fake.expire_delta_tokens(mode=mode)
+        with pytest.raises(InvalidCursor):
+            run(bridge.list_changes(cursor))
+
+
+def test_a_retried_create_after_a_lost_reply_makes_no_duplicate(
+    fake: GraphFake, calendar_id: str, bridge: OutlookBridge
+) -> None:
+    text = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:once@test\r\n"
+        "DTSTAMP:20260101T000000Z\r\nDTSTART:20261209T100000Z\r\nDTEND:20261209T110000Z\r\n"
+        "SUMMARY:Once\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    fake.lose_next_reply(method="POST", path_contains="/events")
+    with pytest.raises(Exception):  # noqa: B017 - the lost reply, however it surfaces
+        run(bridge.create(text, "once@test"))
+    created = run(bridge.create(text, "once@test"))
+    assert [e["subject"] for e in fake.events(calendar_id)] == ["Once"]
+    assert run(bridge.find_by_uid("once@test")) == created
+
+
+def test_stale_versions_are_refused_and_throttling_carries_retry_after(
+    fake: GraphFake, calendar_id: str, bridge: OutlookBridge
+) -> None:
+    made = fake.create(calendar_id, timed("Theirs", "2026-12-10"))
+    remote = run(bridge.get(immutable_id(fake, made["id"])))
+    fake.update(made["id"], {"subject": "Changed in Outlook"})
+    with pytest.raises(PreconditionFailed):
+        run(bridge.update(remote.remote_id, remote.ical, remote.version))
+    fake.fail_next(429, code="TooManyRequests", retry_after=7)
+    with pytest.raises(RateLimited) as caught:
+        run(bridge.get(remote.remote_id))
+    assert caught.value.retry_after == 7
+
+
+def test_what_outlook_cannot_express_is_refused_with_the_reason(bridge: OutlookBridge) -> None:
+    hourly = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:hourly@test\r\n"
+        "DTSTAMP:20260101T000000Z\r\nDTSTART:20261209T100000Z\r\nDTEND:20261209T101500Z\r\n"
+        "RRULE:FREQ=HOURLY;COUNT=3\r\nSUMMARY:Pill\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    with pytest.raises(Unsupported, match="HOURLY"):
+        run(bridge.create(hourly, "hourly@test"))
+
+
+def test_a_revoked_grant_needs_re_auth(fake: GraphFake, calendar_id: str) -> None:
+    own_vault = signed_in_vault(fake, outlook_options(fake, calendar_id))
+    bridge = outlook_bridge(fake, calendar_id, own_vault)
+    run(bridge.list_changes(None))
+    fake.expire_access_tokens()
+    fake.invalid_grant = True
+    try:
+        fresh = outlook_bridge(fake, calendar_id, own_vault)  # msal caches the token in memory
+        with pytest.raises(AuthExpired, match="needs re-auth"):
+            run(fresh.list_changes(None))
+    finally:
+        fake.invalid_grant = False
