@@ -2,11 +2,68 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+from kalends.config import load_settings
+from kalends.security.passwords import hash_password
+from kalends.storage.base import Transactions
+from kalends.storage.engine import create_storage_engine
+from kalends.sync.commands import _provision
+from kalends.sync.executor import Round
+from kalends.sync.sources import open_shared, open_source
+
 ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "bench"
+
+
+def write_config(directory: Path, source: str, source_lines: str) -> Path:
+    """An admin file with user alice and one source (``source_lines``: its TOML keys)."""
+    config = directory / "kalends.toml"
+    config.write_text(
+        f'[server]\nhost = "127.0.0.1"\nport = 0\ndata_dir = "{directory.as_posix()}/data"\n\n'
+        f"[auth]\nfailure_delay = 0.0\n\n[users.alice]\n"
+        f'password_hash = "{hash_password(PASSWORD)}"\n'
+        f'calendars = []\ndefault_target = "{source}"\n\n[sources.{source}]\n{source_lines}',
+        encoding="utf-8",
+    )
+    return config
+
+
+def initial_sync(config: Path, source: str, events: int) -> float:
+    """Seconds one round takes to bring every event of ``source`` into an empty database."""
+    settings = load_settings(config)
+    _provision(settings)
+    engine = create_storage_engine(settings.storage.url)
+    transactions = Transactions(engine)
+    parts = open_source(settings, source, transactions, open_shared(settings, engine))
+
+    async def one() -> tuple[float, int]:
+        started = time.perf_counter()
+        report = await Round(parts.bridge, parts.store, parts.policy).run()
+        assert report.error is None and not report.failed, (report.error, report.failed[:3])
+        seconds = time.perf_counter() - started
+        await parts.bridge.aclose()
+        return seconds, len(report.actions)
+
+    seconds, applied = asyncio.run(one())
+    assert applied == events, f"synced {applied} of {events}"
+    engine.dispose()
+    return seconds
+
+
+def until(condition: Callable[[], object], what: str, limit: float = 30.0) -> float:
+    """Seconds until ``condition`` holds, polled every 5 ms."""
+    started = time.perf_counter()
+    while not condition():
+        if time.perf_counter() - started > limit:
+            raise RuntimeError(f"never: {what}")
+        time.sleep(0.005)
+    return time.perf_counter() - started
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -14,7 +14,6 @@ edit to Google p95 <= 1 s.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import tempfile
 import time
@@ -27,19 +26,20 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.benchlib import percentile, start_server  # noqa: E402
+from bench.benchlib import (  # noqa: E402
+    PASSWORD,
+    initial_sync,
+    percentile,
+    start_server,
+    until,
+    write_config,
+)
 from kalends.config import load_settings  # noqa: E402
-from kalends.security.passwords import hash_password  # noqa: E402
 from kalends.security.secrets import load_secret_key  # noqa: E402
-from kalends.storage.base import Transactions  # noqa: E402
 from kalends.storage.credentials import CredentialStore  # noqa: E402
 from kalends.storage.engine import create_storage_engine, migrate_database  # noqa: E402
-from kalends.sync.commands import _provision  # noqa: E402
-from kalends.sync.executor import Round  # noqa: E402
-from kalends.sync.sources import open_shared, open_source  # noqa: E402
 from tests.fakes.google import GoogleFake  # noqa: E402
 
-PASSWORD = "bench"
 CALENDAR = "bench@group.calendar.google.com"
 CLIENT_ID, CLIENT_SECRET = "bench.apps.example", "bench-secret"
 ZONE = "Europe/Berlin"
@@ -83,20 +83,13 @@ class FakeProcess(BaseManager):
 FakeProcess.register("FakeService", FakeService)
 
 
-def write_config(directory: Path, fake: Any) -> Path:
+def google_config(directory: Path, fake: Any) -> Path:
     api_url, token_url = fake.urls()
-    config = directory / "kalends.toml"
-    config.write_text(
-        f'[server]\nhost = "127.0.0.1"\nport = 0\ndata_dir = "{directory.as_posix()}/data"\n\n'
-        f"[auth]\nfailure_delay = 0.0\n\n[users.alice]\n"
-        f'password_hash = "{hash_password(PASSWORD)}"\n'
-        f'calendars = []\ndefault_target = "work"\n\n[sources.work]\ntype = "google"\n'
-        f'user = "alice"\ncalendar = "{CALENDAR}"\nclient_id = "{CLIENT_ID}"\n'
+    return write_config(directory, "work", (
+        f'type = "google"\nuser = "alice"\ncalendar = "{CALENDAR}"\nclient_id = "{CLIENT_ID}"\n'
         f'client_secret = "{CLIENT_SECRET}"\napi_url = "{api_url}"\n'
-        f'token_url = "{token_url}"\npoll_interval = 600\n',
-        encoding="utf-8",
-    )
-    return config
+        f'token_url = "{token_url}"\npoll_interval = 600\n'
+    ))  # fmt: skip
 
 
 def sign_in(config: Path, fake: Any) -> None:
@@ -111,40 +104,10 @@ def sign_in(config: Path, fake: Any) -> None:
     engine.dispose()
 
 
-def initial_sync(config: Path, events: int) -> float:
-    settings = load_settings(config)
-    _provision(settings)
-    engine = create_storage_engine(settings.storage.url)
-    transactions = Transactions(engine)
-    parts = open_source(settings, "work", transactions, open_shared(settings, engine))
-
-    async def one() -> tuple[float, int]:
-        started = time.perf_counter()
-        report = await Round(parts.bridge, parts.store, parts.policy).run()
-        assert report.error is None and not report.failed, (report.error, report.failed[:3])
-        seconds = time.perf_counter() - started
-        await parts.bridge.aclose()
-        return seconds, len(report.actions)
-
-    seconds, applied = asyncio.run(one())
-    assert applied == events, f"synced {applied} of {events}"
-    engine.dispose()
-    return seconds
-
-
-def _until(condition: Any, what: str) -> float:
-    started = time.perf_counter()
-    while not condition():
-        if time.perf_counter() - started > 30:
-            raise RuntimeError(f"never: {what}")
-        time.sleep(0.005)
-    return time.perf_counter() - started
-
-
 def latencies(config: Path, fake: Any, events: int, edits: int) -> tuple[list[float], ...]:
     server, url = start_server(config)
     try:
-        _until(lambda: fake.channel_count() > 0, "a watch channel")
+        until(lambda: fake.channel_count() > 0, "a watch channel")
         singles = [e for e in fake.events(CALENDAR) if not e.get("recurrence")]
         inbound, outbound = [], []
         with httpx.Client(auth=("alice", PASSWORD), timeout=10) as client:
@@ -154,13 +117,13 @@ def latencies(config: Path, fake: Any, events: int, edits: int) -> tuple[list[fl
                 marker = f"(google edit {e})"
                 started = time.perf_counter()
                 fake.patch(CALENDAR, event["id"], {"summary": f"Event {marker}"})
-                _until(lambda h=href, m=marker: m in client.get(h).text, "Google -> CalDAV")
+                until(lambda h=href, m=marker: m in client.get(h).text, "Google -> CalDAV")
                 inbound.append(time.perf_counter() - started)
                 time.sleep(0.1)
                 text = client.get(href).text.replace(marker, f"(caldav edit {e})")
                 started = time.perf_counter()
                 client.put(href, content=text, headers={"Content-Type": "text/calendar"})
-                _until(lambda i=event["id"], m=f"(caldav edit {e})":
+                until(lambda i=event["id"], m=f"(caldav edit {e})":
                        m in fake.get(CALENDAR, i)["summary"], "CalDAV -> Google")  # fmt: skip
                 outbound.append(time.perf_counter() - started)
                 time.sleep(0.1)
@@ -183,9 +146,9 @@ def main() -> None:
         fake.add_calendar(CALENDAR, "Bench", time_zone=ZONE)
         for n in range(args.events):
             fake.insert(CALENDAR, body(n))
-        config = write_config(directory, fake)
+        config = google_config(directory, fake)
         sign_in(config, fake)
-        seconds = initial_sync(config, args.events)
+        seconds = initial_sync(config, "work", args.events)
         inbound, outbound = latencies(config, fake, args.events, args.edits)
         fake.stop()
     print(f"events: {args.events} ({args.events // 10} recurring, {args.events // 10} all-day)")
