@@ -209,3 +209,20 @@ def test_a_revoked_grant_needs_re_auth_and_deletes_nothing(setup: Setup) -> None
         assert len(summaries(office)) == 1, "nothing was deleted"
     finally:
         fake.invalid_grant = False
+
+
+def test_kalends_auth_runs_the_device_code_sign_in(
+    tmp_path: Path, password_hash: str, fake: GraphFake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kalends.cli import main
+
+    cid = fake.add_calendar("Sign-in")
+    fake.create(cid, timed("Signed in", "2026-12-07"))
+    config = _config(tmp_path, password_hash, fake, cid)
+    before = commands.sync(load_settings(config), "office", dry_run=False, confirm=None)
+    assert any("needs re-auth" in line for line in before), before
+    assert main(["auth", "office", "--config", str(config), "--no-browser"]) == 0
+    shown = capsys.readouterr().out
+    assert "enter the code" in shown and "signed in to Microsoft" in shown
+    after = commands.sync(load_settings(config), "office", dry_run=False, confirm=None)
+    assert any("pull-create" in line for line in after), after
