@@ -50,6 +50,15 @@ from kalends.bridges.outlook.zones import (
 from kalends.bridges.privacy import reduce_event
 from kalends.ical import normalized, parse
 from kalends.ical_zones import ZoneBlocks
+from tests.bridges.mapping_checks import (
+    alarms,
+    escape,
+    lines,
+    master_lines,
+    timed,
+    vcal,
+    vevents,
+)
 
 DATA = Path(__file__).parent.parent / "data" / "outlook"
 ZONES = ZoneBlocks()
@@ -67,18 +76,6 @@ def fixture(name: str) -> dict[str, Any]:
 def series(name: str) -> GraphSeries:
     data = fixture(name)
     return GraphSeries(data["master"], data["exceptions"], data["deleted"])
-
-
-def vevents(ical: str) -> list[list[str]]:
-    return [list(event.lines) for event in parse(ical).sub("VEVENT")]
-
-
-def master_lines(ical: str) -> list[str]:
-    return next(lines for lines in vevents(ical) if not any("RECURRENCE-ID" in x for x in lines))
-
-
-def alarms(ical: str) -> list[list[str]]:
-    return [list(alarm.lines) for event in parse(ical).sub("VEVENT") for alarm in event.children]
 
 
 def own(draft_body: Mapping[str, Any]) -> dict[str, str]:
@@ -274,18 +271,6 @@ def store(
 
 def ical_round_trip(ical: str, *, as_html: bool = False, zone: str = ZONE) -> str:
     return to_ical(store(from_ical(ical, default_zone=zone), as_html=as_html), zones=ZONES)
-
-
-def vcal(*events: str) -> str:
-    return (
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
-        + "".join(f"BEGIN:VEVENT\r\n{body}END:VEVENT\r\n" for body in events)
-        + "END:VCALENDAR\r\n"
-    )
-
-
-def lines(*content: str) -> str:
-    return "".join(f"{line}\r\n" for line in content)
 
 
 # -- Graph -> iCalendar: golden lines --------------------------------------------------------------
@@ -1422,26 +1407,6 @@ _FORMS = ["date", "UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "E
 _CODES = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 
 
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def _value(moment: date | datetime, form: str) -> tuple[str, str]:
-    if not isinstance(moment, datetime):
-        return ";VALUE=DATE", moment.strftime("%Y%m%d")
-    text = moment.strftime("%Y%m%dT%H%M%S")
-    if form == "UTC":
-        return "", text + "Z"
-    if form == "floating":
-        return "", text
-    return f";TZID={form}", text
-
-
-def _timed(name: str, moment: date | datetime, form: str) -> str:
-    params, text = _value(moment, form)
-    return f"{name}{params}:{text}"
-
-
 def _rule(draw: st.DrawFn, start: date | datetime, form: str) -> tuple[str, timedelta]:
     """An RRULE Outlook can hold that ``start`` matches, and the step between occurrences."""
     day = start if not isinstance(start, datetime) else start.date()
@@ -1493,20 +1458,20 @@ def generated_events(draw: st.DrawFn) -> str:
             hour=draw(st.integers(8, 17)), minute=draw(st.sampled_from([0, 15, 30, 45]))
         )
         length = timedelta(minutes=15 * draw(st.integers(0, 16)))
-    master = ["UID:gen@test", "DTSTAMP:20250101T000000Z", _timed("DTSTART", start, form)]
+    master = ["UID:gen@test", "DTSTAMP:20250101T000000Z", timed("DTSTART", start, form)]
     if draw(st.booleans()):
-        master.append(_timed("DTEND", start + length, form))
+        master.append(timed("DTEND", start + length, form))
     elif form == "date":
         master.append(f"DURATION:P{length.days}D")
     else:
         master.append(f"DURATION:PT{int(length.total_seconds()) // 60}M")
-    master.append("SUMMARY:" + _escape(draw(_TEXT)))
+    master.append("SUMMARY:" + escape(draw(_TEXT)))
     if draw(st.booleans()):
-        master.append("DESCRIPTION:" + _escape(draw(_TEXT)))
+        master.append("DESCRIPTION:" + escape(draw(_TEXT)))
     if draw(st.booleans()):
-        master.append("LOCATION:" + _escape(draw(_TEXT)))
+        master.append("LOCATION:" + escape(draw(_TEXT)))
     if draw(st.booleans()):
-        master.append("X-FOO;X-P=1:" + _escape(draw(_TEXT)))
+        master.append("X-FOO;X-P=1:" + escape(draw(_TEXT)))
     if draw(st.booleans()):
         master.append("CATEGORIES:" + draw(st.sampled_from(["Work", "Home,Family"])))
     master.extend(draw(st.sampled_from([[], ["TRANSP:TRANSPARENT"], ["TRANSP:OPAQUE"]])))
@@ -1522,19 +1487,19 @@ def generated_events(draw: st.DrawFn) -> str:
         master.append(rule)
         steps = draw(st.lists(st.integers(1, 3), unique=True, min_size=1, max_size=3))
         if draw(st.booleans()):
-            master.append(_timed("EXDATE", start + step * steps.pop(), form))
+            master.append(timed("EXDATE", start + step * steps.pop(), form))
         for n in steps[:2]:
             original = start + step * n
             moved = original + timedelta(days=draw(st.integers(0, 2)))
             override = [
                 "UID:gen@test",
-                _timed("RECURRENCE-ID", original, form),
-                _timed("DTSTART", moved, form),
-                _timed("DTEND", moved + length, form),
-                "SUMMARY:" + _escape(draw(_TEXT)),
+                timed("RECURRENCE-ID", original, form),
+                timed("DTSTART", moved, form),
+                timed("DTEND", moved + length, form),
+                "SUMMARY:" + escape(draw(_TEXT)),
             ]
             if draw(st.booleans()):
-                override.append("X-BAR:" + _escape(draw(_TEXT)))
+                override.append("X-BAR:" + escape(draw(_TEXT)))
             overrides.append(override)
     alarm = draw(st.sampled_from(["", "relative", "absolute"]))
     if alarm == "relative":
@@ -1543,7 +1508,7 @@ def generated_events(draw: st.DrawFn) -> str:
         master += ["DESCRIPTION:Reminder", "END:VALARM"]
     elif alarm == "absolute":
         master += ["BEGIN:VALARM", "ACTION:DISPLAY", "TRIGGER;VALUE=DATE-TIME:20250101T080000Z"]
-        master += ["DESCRIPTION:" + _escape(draw(_TEXT)), "END:VALARM"]
+        master += ["DESCRIPTION:" + escape(draw(_TEXT)), "END:VALARM"]
     return vcal(lines(*master), *(lines(*override) for override in overrides))
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import re
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +15,7 @@ import pytest
 from aiohttp import web
 
 from tests.fakes.google import GoogleFake, running_google_fake
+from tests.fakes.hooks import Handler, HookServer
 
 CLIENT_ID, CLIENT_SECRET = "kalends-test.apps.example", "s3cret"
 BERLIN = "Europe/Berlin"
@@ -595,49 +594,21 @@ def test_authorization_code_flow_with_pkce(fake: GoogleFake) -> None:
 # -- push notifications -----------------------------------------------------------------------
 
 
-class Receiver:
+class Receiver(HookServer):
     """A webhook on 127.0.0.1 that records the headers of each notification."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.got: list[dict[str, str]] = []
         self.bodies: list[bytes] = []
-        self.port = 0
-        self._ready = threading.Event()
-        self._stop: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
+    def routes(self) -> dict[str, Handler]:
+        return {"/hook": self._hook}
 
-    def __enter__(self) -> Receiver:
-        self._thread.start()
-        assert self._ready.wait(10)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        assert self._loop is not None and self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-
-    async def _serve(self) -> None:
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-
-        async def hook(request: web.Request) -> web.Response:
-            self.bodies.append(await request.read())
-            self.got.append(dict(request.headers))
-            return web.Response()
-
-        app = web.Application()
-        app.router.add_post("/hook", hook)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        self.port = runner.addresses[0][1]
-        self._ready.set()
-        await self._stop.wait()
-        await runner.cleanup()
+    async def _hook(self, request: web.Request) -> web.Response:
+        self.bodies.append(await request.read())
+        self.got.append(dict(request.headers))
+        return web.Response()
 
     def wait_for(self, count: int, timeout: float = 3.0) -> list[dict[str, str]]:
         deadline = time.monotonic() + timeout

@@ -3,7 +3,6 @@ msal against its identity provider, httpx against Graph."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import threading
 import time
@@ -20,6 +19,7 @@ import pytest
 from aiohttp import web
 
 from tests.fakes.graph import GraphFake, running_graph_fake
+from tests.fakes.hooks import Handler, HookServer
 
 CLIENT_ID = "0f4d1a6e-1c1b-4a44-9d4e-kalends-test"
 BERLIN = "W. Europe Standard Time"
@@ -680,35 +680,20 @@ def test_throttling_answers_429_with_and_without_retry_after(
 # -- subscriptions -----------------------------------------------------------------------------
 
 
-class Receiver:
+class Receiver(HookServer):
     """A webhook endpoint on 127.0.0.1 (plain http) that echoes validation tokens and records
     what Graph POSTs; ``statuses`` are the answers to the next notifications (then 202)."""
 
     def __init__(self, validation_status: int = 200) -> None:
+        super().__init__()
         self.validation_status = validation_status
         self.validations: list[str] = []
         self.notes: list[dict[str, Any]] = []
         self.lifecycle: list[dict[str, Any]] = []
         self.statuses: deque[int] = deque()
-        self.port = 0
-        self._ready = threading.Event()
-        self._stop: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
-
-    def __enter__(self) -> Receiver:
-        self._thread.start()
-        assert self._ready.wait(10)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        assert self._loop is not None and self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
+    def routes(self) -> dict[str, Handler]:
+        return {"/hook": self._hook, "/hook/lifecycle": self._hook}
 
     async def _hook(self, request: web.Request) -> web.Response:
         if "validationToken" in request.query:
@@ -718,19 +703,6 @@ class Receiver:
         body = await request.json()
         (self.lifecycle if request.path.endswith("/lifecycle") else self.notes).append(body)
         return web.Response(status=self.statuses.popleft() if self.statuses else 202)
-
-    async def _serve(self) -> None:
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        app = web.Application()
-        app.router.add_post("/hook", self._hook)
-        app.router.add_post("/hook/lifecycle", self._hook)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        self.port = runner.addresses[0][1]
-        self._ready.set()
-        await self._stop.wait()
-        await runner.cleanup()
 
 
 def eventually(check: Callable[[], bool], timeout: float = 3.0) -> None:

@@ -10,7 +10,6 @@ X-GOOGLE-EVENT-TYPE: properties Google fills in with a default when the iCalenda
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,27 +20,30 @@ from kalends.bridges.google.lines import (
     MAPPED_FIELDS,
     MAX_CARRIED,
     OWN_PREFIX,
+    PARTSTAT,
     USE_DEFAULT,
     field_of,
 )
 from kalends.bridges.google.times import google_time, in_form, instance_key
+from kalends.bridges.icalmap import (
+    carried_value,
+    event_span,
+    object_events,
+    override_start,
+    trigger_minutes,
+)
 from kalends.bridges.icaltext import (
     MappingError,
     When,
-    add_duration,
-    default_end,
-    instant,
     key_of,
     param_map,
-    parse_duration,
     split_line,
     to_json,
     unescape_text,
     when_line,
     whens,
-    zone_info,
 )
-from kalends.ical import Component, ICalError, parse, property_name, serialize
+from kalends.ical import Component, parse, property_name, serialize
 
 __all__ = ["GoogleDraft", "from_ical"]
 
@@ -74,16 +76,10 @@ _ENUMS = {
         {"PUBLIC": "public", "PRIVATE": "private", "CONFIDENTIAL": "confidential"},
     ),
 }
-_PARTSTAT = {
-    "NEEDS-ACTION": "needsAction",
-    "ACCEPTED": "accepted",
-    "DECLINED": "declined",
-    "TENTATIVE": "tentative",
-}
+_PARTSTAT = {partstat: status for status, partstat in PARTSTAT.items()}
 _METHOD = {"DISPLAY": "popup", "EMAIL": "email"}
 _MAX_REMINDERS = 5  # Google's limit on reminders.overrides
 _MAX_MINUTES = 40320  # four weeks, Google's limit on a reminder
-_NOT_OTHER = frozenset({"VTODO", "VJOURNAL", "VFREEBUSY", "VAVAILABILITY"})
 
 
 @dataclass(frozen=True)
@@ -99,34 +95,14 @@ class GoogleDraft:
 def from_ical(ical: str, *, default_zone: str) -> GoogleDraft:
     """The Google bodies for ``ical``; MappingError(reason) for what Google cannot express.
     Floating times are read in ``default_zone`` (an IANA name)."""
-    zone_info(default_zone)
-    try:
-        calendar = parse(ical)
-    except ICalError as error:
-        raise MappingError(f"not an iCalendar object: {error}") from None
-    vevents: list[Component] = []
-    for child in calendar.children:
-        if child.name in _NOT_OTHER:
-            raise MappingError(f"{child.name} components: Google Calendar holds only events")
-        if child.name == "VEVENT":
-            vevents.append(child)
-    uids = {event.first("UID") for event in vevents}
-    if not vevents or None in uids or len(uids) != 1:
-        raise MappingError("a calendar object needs VEVENTs sharing exactly one UID")
-    masters = [event for event in vevents if event.first("RECURRENCE-ID") is None]
-    if len(masters) != 1:
-        raise MappingError(
-            "several VEVENTs without RECURRENCE-ID"
-            if masters
-            else "overridden instances without their series: Google needs the repeating event"
-        )
-    recurring = any(property_name(line) in _RECURRENCE for line in masters[0].lines)
-    master, start = _event(masters[0], default_zone, master=True, series=recurring)
+    vevents, head = object_events(ical, default_zone, provider="Google", holder="Google Calendar")
+    recurring = any(property_name(line) in _RECURRENCE for line in head.lines)
+    master, start = _event(head, default_zone, master=True, series=recurring)
     overrides: dict[str, dict[str, Any]] = {}
     cancelled: set[str] = set()
     removed: list[When] = []
     for vevent in vevents:
-        if vevent is masters[0]:
+        if vevent is head:
             continue
         if not recurring:
             raise MappingError(
@@ -157,13 +133,7 @@ def _order(value: When) -> str:
 
 def _recurrence_id(vevent: Component, start: When, zone: str) -> tuple[When, dict[str, str]]:
     """(RECURRENCE-ID written like the master's DTSTART, Google's originalStartTime)."""
-    line = next(line for line in vevent.lines if property_name(line) == "RECURRENCE-ID")
-    if "RANGE" in param_map(split_line(line)[1]):
-        raise MappingError(
-            "RECURRENCE-ID;RANGE=THISANDFUTURE changes an occurrence and all later ones; "
-            "Google has no such change (split the series instead)"
-        )
-    value = whens(line)[0]
+    value = override_start(vevent, provider="Google")
     original = google_time(
         in_form(google_time(value, zone, zone_needed=False), start, zone), zone, zone_needed=True
     )
@@ -217,7 +187,9 @@ def _event(
             body.update({} if name == "ATTENDEE" else {"organizer": person})
         elif name == USE_DEFAULT:
             use_default = value.strip().upper() == "TRUE"
-        elif name.startswith(GOOGLE_PREFIX) and (carry := _field(name, params, value)):
+        elif name.startswith(GOOGLE_PREFIX) and (
+            carry := carried_value(field_of(name, params), value)
+        ):
             if carry[0] not in MAPPED_FIELDS:
                 fields[carry[0]] = carry[1]
         else:
@@ -262,28 +234,7 @@ def _timing(
     *,
     zone_needed: bool,
 ) -> When:
-    if "DTSTART" not in timing:
-        raise MappingError("a VEVENT without DTSTART")
-    start = whens(timing["DTSTART"])[0]
-    if "DTEND" in timing:
-        end = whens(timing["DTEND"])[0]
-    elif "DURATION" in timing:
-        text = split_line(timing["DURATION"])[2].strip()
-        end = add_duration(start, parse_duration(text), zone)
-        form["duration"] = text
-    else:
-        end = default_end(start)
-        form["noEnd"] = True
-    if start.is_day != end.is_day:
-        raise MappingError("DTSTART and DTEND must both be dates or both be date-times")
-    if start.is_day:
-        if end.value < start.value:
-            raise MappingError("the event ends before it starts")
-        end = default_end(start) if end.value == start.value else end
-    elif instant(end, zone) < instant(start, zone):
-        raise MappingError("the event ends before it starts")
-    if not start.is_day and start.zone is None:
-        form["floating"] = zone
+    start, end = event_span(timing, form, zone)
     body["start"] = google_time(start, zone, zone_needed=zone_needed)
     body["end"] = google_time(end, zone, zone_needed=zone_needed)
     return start
@@ -314,40 +265,16 @@ def _person(value: str, params: dict[str, str], *, attendee: bool) -> dict[str, 
     return person
 
 
-def _field(name: str, params: list[tuple[str, str]], value: str) -> tuple[str, Any] | None:
-    """(field, value) of an X-GOOGLE-* line; None when it is not one Kalends wrote."""
-    field_name = field_of(name, params)
-    if field_name is None:
-        return None
-    try:
-        return field_name, json.loads(unescape_text(value))
-    except ValueError:
-        return None
-
-
 def _reminder(alarm: Component) -> dict[str, Any] | None:
     """Google's reminder for a VALARM it can hold: DISPLAY or EMAIL, once, at a whole number
     of minutes (up to four weeks) before the start."""
     method = _METHOD.get((alarm.first("ACTION") or "").strip().upper())
-    triggers = [line for line in alarm.lines if property_name(line) == "TRIGGER"]
-    if method is None or len(triggers) != 1:
+    if method is None:
         return None
-    if any(property_name(line) in ("REPEAT", "DURATION") for line in alarm.lines):
+    minutes = trigger_minutes(alarm)
+    if minutes is None or minutes > _MAX_MINUTES:
         return None
-    _, params, value = split_line(triggers[0])
-    found = param_map(params)
-    if found.get("VALUE", "DURATION").upper() != "DURATION":
-        return None
-    if found.get("RELATED", "START").upper() != "START":
-        return None
-    try:
-        duration = parse_duration(value)
-    except MappingError:
-        return None
-    before = -(duration.days * 86400 + duration.seconds)
-    if before < 0 or before % 60 or before // 60 > _MAX_MINUTES:
-        return None
-    return {"method": method, "minutes": before // 60}
+    return {"method": method, "minutes": minutes}
 
 
 def _extended(fields: dict[str, Any], carried: list[str], form: dict[str, Any]) -> None:

@@ -8,16 +8,7 @@ The generic pieces (parameters, TEXT, the naming scheme) live in ``kalends.bridg
 
 from __future__ import annotations
 
-from kalends.bridges.icaltext import (
-    carried_field,
-    carried_name,
-    escape_text,
-    param,
-    param_map,
-    split_line,
-    to_json,
-    unescape_text,
-)
+from kalends.bridges.icaltext import carried_field, carried_name
 
 __all__ = [
     "CARRIED_PREFIX",
@@ -26,15 +17,10 @@ __all__ = [
     "MAPPED_FIELDS",
     "MAX_CARRIED",
     "OWN_PREFIX",
+    "PARTSTAT",
     "USE_DEFAULT",
-    "escape_text",
     "field_of",
-    "param",
-    "param_map",
     "property_for",
-    "split_line",
-    "to_json",
-    "unescape_text",
 ]
 
 GOOGLE_PREFIX = "X-GOOGLE-"
@@ -44,6 +30,13 @@ CARRIED_PREFIX = "kalends-ical-"  # an iCalendar line or component Google has no
 FORM_KEY = "kalends-form"  # how the iCalendar wrote what Google normalises (see from_ical)
 MAX_CARRIED = 1024  # Google's limit on an extended property's value
 _RESERVED = frozenset({USE_DEFAULT})
+# an attendee's responseStatus -> PARTSTAT (and back)
+PARTSTAT = {
+    "needsAction": "NEEDS-ACTION",
+    "accepted": "ACCEPTED",
+    "declined": "DECLINED",
+    "tentative": "TENTATIVE",
+}
 
 # Google fields that are read-only, bookkeeping, or mapped to iCalendar properties of their own:
 # never carried as X-GOOGLE-* (an X-GOOGLE-* line naming one is ignored on the way back).

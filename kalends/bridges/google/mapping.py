@@ -17,8 +17,9 @@ JSON), iCalendar properties without a Google field in ``extendedProperties.priva
 from __future__ import annotations
 
 from kalends.bridges.google.from_ical import GoogleDraft, from_ical
-from kalends.bridges.google.times import MappingError, instance_key
+from kalends.bridges.google.times import instance_key
 from kalends.bridges.google.to_ical import PRODID, GoogleSeries, to_ical
+from kalends.bridges.icaltext import MappingError
 
 __all__ = [
     "PRODID",

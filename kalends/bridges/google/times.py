@@ -11,43 +11,9 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from kalends.bridges.icaltext import (
-    Duration,
-    MappingError,
-    When,
-    Z,
-    add_duration,
-    default_end,
-    instant,
-    key_of,
-    local_when,
-    parse_duration,
-    stamp,
-    when_line,
-    whens,
-    zone_info,
-)
+from kalends.bridges.icaltext import MappingError, When, Z, instant, local_when, zone_info
 
-__all__ = [
-    "Duration",
-    "MappingError",
-    "When",
-    "Z",
-    "add_duration",
-    "default_end",
-    "from_google",
-    "google_instant",
-    "google_time",
-    "in_form",
-    "instance_key",
-    "instant",
-    "key_of",
-    "parse_duration",
-    "stamp",
-    "when_line",
-    "whens",
-    "zone_info",
-]
+__all__ = ["from_google", "google_instant", "google_time", "in_form", "instance_key"]
 
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC"})
 

@@ -17,42 +17,33 @@ from kalends.bridges.google.lines import (
     FORM_KEY,
     MAPPED_FIELDS,
     OWN_PREFIX,
+    PARTSTAT,
     USE_DEFAULT,
     property_for,
 )
 from kalends.bridges.google.times import from_google, in_form, instance_key
+from kalends.bridges.icalmap import calendar_text, end_lines, first_stamp, stamp_lines
 from kalends.bridges.icaltext import (
     MappingError,
     When,
     Z,
-    add_duration,
-    default_end,
     escape_text,
     key_of,
     param,
-    parse_duration,
-    stamp,
     to_json,
     when_line,
     whens,
-    zone_blocks,
 )
-from kalends.ical import Component, ICalError, parse, property_name, serialize
+from kalends.ical import Component, ICalError, parse, property_name
 from kalends.ical_zones import ZoneBlocks
 
 __all__ = ["PRODID", "GoogleSeries", "to_ical"]
 
 PRODID = "-//Kalends//Google Calendar bridge//EN"
-_EPOCH = "19700101T000000Z"
+_CREATED, _UPDATED = "created", "updated"  # the resource's timestamps
 _STATUS = {"confirmed": "CONFIRMED", "tentative": "TENTATIVE"}
 _TRANSP = {"opaque": "OPAQUE", "transparent": "TRANSPARENT"}
 _CLASS = {"public": "PUBLIC", "private": "PRIVATE", "confidential": "CONFIDENTIAL"}
-_PARTSTAT = {
-    "needsAction": "NEEDS-ACTION",
-    "accepted": "ACCEPTED",
-    "declined": "DECLINED",
-    "tentative": "TENTATIVE",
-}
 _ACTION = {"popup": "DISPLAY", "email": "EMAIL"}
 ALARM_TEXT = "Reminder"
 
@@ -107,9 +98,7 @@ def to_ical(series: GoogleSeries, *, zones: ZoneBlocks) -> str:
         original = exception["originalStartTime"]
         rid = in_form(original, form, floating) if form else from_google(original, None)
         events.append(_vevent(exception, uid, rid, []))
-    children = [*zone_blocks(events, zones), *events]
-    calendar = Component("VCALENDAR", ("VERSION:2.0", f"PRODID:{PRODID}"), tuple(children))
-    return serialize(calendar)
+    return calendar_text(events, zones, PRODID)
 
 
 def _own(resource: Resource) -> dict[str, Any]:
@@ -152,14 +141,14 @@ def _vevent(resource: Resource, uid: str, rid: When | None, exdates: list[When])
     form = _form(resource)
     absent = set(form.get("absent") or ())
     floating = _floating_zone(resource)
-    lines = [f"UID:{uid}", "DTSTAMP:" + _stamp(resource)]
+    lines = [f"UID:{uid}", "DTSTAMP:" + first_stamp(resource, (_UPDATED, _CREATED))]
     if rid is not None:
         lines.append(when_line("RECURRENCE-ID", [rid]))
     if "start" in resource:
         start = from_google(resource["start"], floating)
         lines.append(when_line("DTSTART", [start]))
         if "end" in resource:
-            lines.extend(_end(start, from_google(resource["end"], floating), form, floating))
+            lines.extend(end_lines(start, from_google(resource["end"], floating), form, floating))
     if rid is None:
         lines.extend(
             str(line)
@@ -180,9 +169,7 @@ def _vevent(resource: Resource, uid: str, rid: When | None, exdates: list[When])
     lines.extend(_enum("CLASS", _CLASS, resource.get("visibility")))
     if isinstance(resource.get("sequence"), int):
         lines.append(f"SEQUENCE:{resource['sequence']}")
-    for field, name in (("created", "CREATED"), ("updated", "LAST-MODIFIED")):
-        moment = stamp(resource[field]) if field in resource else None
-        lines.extend([f"{name}:{moment}"] if moment else [])
+    lines.extend(stamp_lines(resource, ((_CREATED, "CREATED"), (_UPDATED, "LAST-MODIFIED"))))
     organizer = resource.get("organizer")
     implied = "ORGANIZER" in absent and isinstance(organizer, Mapping) and organizer.get("self")
     if isinstance(organizer, Mapping) and organizer.get("email") and not implied:
@@ -207,32 +194,6 @@ def _vevent(resource: Resource, uid: str, rid: When | None, exdates: list[When])
     return Component("VEVENT", tuple(lines), tuple(children))
 
 
-def _stamp(resource: Resource) -> str:
-    for field in ("updated", "created"):
-        moment = stamp(resource[field]) if field in resource else None
-        if moment:
-            return moment
-    return _EPOCH
-
-
-def _end(start: When, end: When, form: Mapping[str, Any], floating: str | None) -> list[str]:
-    """DURATION when the iCalendar said so and it still holds, nothing when it had no end and
-    the end is still the implied one, DTEND otherwise."""
-    zone = floating or "UTC"
-    duration = form.get("duration")
-    if isinstance(duration, str):
-        try:
-            expected = add_duration(start, parse_duration(duration), zone)
-        except MappingError:
-            expected = None
-        same = expected is not None and expected.is_day == end.is_day
-        if same and expected is not None and key_of(expected, zone) == key_of(end, zone):
-            return [f"DURATION:{duration}"]
-    if form.get("noEnd") is True and end == default_end(start):
-        return []
-    return [when_line("DTEND", [end])]
-
-
 def _enum(name: str, values: Mapping[str, str], value: object) -> list[str]:
     mapped = values.get(str(value)) if value is not None else None
     return [f"{name}:{mapped}"] if mapped else []
@@ -250,7 +211,7 @@ def _attendee_params(attendee: Mapping[str, Any]) -> list[str]:
         params.append(";CUTYPE=RESOURCE")
     if attendee.get("optional") is True:
         params.append(";ROLE=OPT-PARTICIPANT")
-    status = _PARTSTAT.get(str(attendee.get("responseStatus")))
+    status = PARTSTAT.get(str(attendee.get("responseStatus")))
     if status:
         params.append(f";PARTSTAT={status}")
     if isinstance(attendee.get("additionalGuests"), int):

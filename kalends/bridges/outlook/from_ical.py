@@ -10,24 +10,11 @@ back as it went: ``floating`` zone, ``tzid`` spelling, ``duration``, ``noEnd``, 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from kalends.bridges.icaltext import (
-    MappingError,
-    When,
-    Z,
-    add_duration,
-    default_end,
-    instant,
-    param_map,
-    parse_duration,
-    split_line,
-    unescape_text,
-    whens,
-    zone_info,
-)
+from kalends.bridges.icalmap import carried_value, event_span, object_events, override_start
+from kalends.bridges.icaltext import MappingError, When, Z, split_line, whens
 from kalends.bridges.outlook.properties import (
     GROUPS,
     MAPPED_FIELDS,
@@ -53,7 +40,7 @@ from kalends.bridges.outlook.properties import (
 )
 from kalends.bridges.outlook.recurrence import graph_recurrence, rrule_line
 from kalends.bridges.outlook.zones import event_zone, graph_time, graph_zone
-from kalends.ical import Component, ICalError, parse, property_name, serialize
+from kalends.ical import Component, serialize
 
 __all__ = ["GraphDraft", "from_ical"]
 
@@ -61,7 +48,6 @@ _IGNORED = frozenset(
     {"DTSTAMP", "PRODID", "CREATED", "LAST-MODIFIED", "SEQUENCE", "UID", "RECURRENCE-ID"}
 )
 _TIMING = ("DTSTART", "DTEND", "DURATION")
-_NOT_EVENTS = frozenset({"VTODO", "VJOURNAL", "VFREEBUSY", "VAVAILABILITY"})
 
 
 @dataclass(frozen=True)
@@ -90,29 +76,11 @@ class _Event:
 def from_ical(ical: str, *, default_zone: str) -> GraphDraft:
     """The Graph bodies for ``ical``; MappingError(reason) for what Graph cannot express.
     Floating times are read in ``default_zone`` (an IANA name)."""
-    zone_info(default_zone)
-    try:
-        calendar = parse(ical)
-    except ICalError as error:
-        raise MappingError(f"not an iCalendar object: {error}") from None
-    vevents: list[Component] = []
-    for child in calendar.children:
-        if child.name in _NOT_EVENTS:
-            raise MappingError(f"{child.name} components: an Outlook calendar holds only events")
-        if child.name == "VEVENT":
-            vevents.append(child)
-    uids = {event.first("UID") for event in vevents}
-    if not vevents or None in uids or len(uids) != 1:
-        raise MappingError("a calendar object needs VEVENTs sharing exactly one UID")
-    uid = str(uids.pop())
-    masters = [event for event in vevents if event.first("RECURRENCE-ID") is None]
-    if len(masters) != 1:
-        raise MappingError(
-            "several VEVENTs without RECURRENCE-ID"
-            if masters
-            else "overridden instances without their series: Outlook needs the repeating event"
-        )
-    master = _read(masters[0], default_zone, master=True)
+    vevents, head = object_events(
+        ical, default_zone, provider="Outlook", holder="an Outlook calendar"
+    )
+    uid = str(head.first("UID"))
+    master = _read(head, default_zone, master=True)
     repeats = master.body["recurrence"] is not None
     overrides: dict[str, dict[str, Any]] = {}
     forms: dict[str, dict[str, Any]] = {}
@@ -120,7 +88,7 @@ def from_ical(ical: str, *, default_zone: str) -> GraphDraft:
     removed = exdate_keys(master.exdates, master.start, default_zone)
     cancelled: set[str] = set()
     for vevent in vevents:
-        if vevent is masters[0]:
+        if vevent is head:
             continue
         if not repeats:
             raise MappingError(
@@ -152,13 +120,7 @@ def from_ical(ical: str, *, default_zone: str) -> GraphDraft:
 
 def _occurrence(vevent: Component, start: When, zone: str) -> str:
     """The key of the occurrence an overridden instance replaces."""
-    line = next(line for line in vevent.lines if property_name(line) == "RECURRENCE-ID")
-    if "RANGE" in param_map(split_line(line)[1]):
-        raise MappingError(
-            "RECURRENCE-ID;RANGE=THISANDFUTURE changes an occurrence and all later ones; "
-            "Outlook has no such change (split the series instead)"
-        )
-    return rid_key(whens(line)[0], start, zone)
+    return rid_key(override_start(vevent, provider="Outlook"), start, zone)
 
 
 def _read(vevent: Component, zone: str, *, master: bool) -> _Event:
@@ -193,7 +155,10 @@ def _read(vevent: Component, zone: str, *, master: bool) -> _Event:
             )
         elif name in (ORIGINAL_START, ORIGINAL_END):
             notes[name] = line
-        elif name.startswith(PREFIX) and (carry := _field(name, params, value)) is not None:
+        elif (
+            name.startswith(PREFIX)
+            and (carry := carried_value(field_of(name, params), value)) is not None
+        ):
             _take_field(*carry, fields, place, user_properties)
         else:
             carried.append(line)
@@ -249,17 +214,6 @@ def _recurrence_line(
         exdates.append(line)
 
 
-def _field(name: str, params: list[tuple[str, str]], value: str) -> tuple[str, Any] | None:
-    """(field, value) of an X-MSGRAPH-* line; None when it is not one Kalends wrote."""
-    field_name = field_of(name, params)
-    if field_name is None:
-        return None
-    try:
-        return field_name, json.loads(unescape_text(value))
-    except ValueError:
-        return None
-
-
 def _take_field(
     name: str, value: Any, fields: dict[str, Any], place: dict[str, Any], users: list[Any]
 ) -> None:
@@ -274,28 +228,7 @@ def _take_field(
 
 
 def _timing(timing: dict[str, str], form: dict[str, Any], zone: str) -> tuple[When, When]:
-    if "DTSTART" not in timing:
-        raise MappingError("a VEVENT without DTSTART")
-    start = whens(timing["DTSTART"])[0]
-    if "DTEND" in timing:
-        end = whens(timing["DTEND"])[0]
-    elif "DURATION" in timing:
-        text = split_line(timing["DURATION"])[2].strip()
-        end = add_duration(start, parse_duration(text), zone)
-        form["duration"] = text
-    else:
-        end = default_end(start)
-        form["noEnd"] = True
-    if start.is_day != end.is_day:
-        raise MappingError("DTSTART and DTEND must both be dates or both be date-times")
-    if start.is_day:
-        if end.value < start.value:
-            raise MappingError("the event ends before it starts")
-        end = default_end(start) if end.value == start.value else end
-    elif instant(end, zone) < instant(start, zone):
-        raise MappingError("the event ends before it starts")
-    if not start.is_day and start.zone is None:
-        form["floating"] = zone
+    start, end = event_span(timing, form, zone)
     written = {
         which: str(value.zone)
         for which, value in (("start", start), ("end", end))

@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
+from kalends.bridges.icalmap import trigger_minutes
 from kalends.bridges.icaltext import (
     MappingError,
     When,
@@ -37,7 +38,6 @@ from kalends.bridges.icaltext import (
     local_when,
     param,
     param_map,
-    parse_duration,
     split_line,
     split_text_list,
     to_json,
@@ -499,25 +499,7 @@ def reminder_minutes(alarm: Component) -> int | None:
     TRIGGER relative to the start, whole minutes, no repetition."""
     if alarm.name != "VALARM" or (alarm.first("ACTION") or "").strip().upper() != "DISPLAY":
         return None
-    triggers = [line for line in alarm.lines if property_name(line) == "TRIGGER"]
-    if len(triggers) != 1:
-        return None
-    if any(property_name(line) in ("REPEAT", "DURATION") for line in alarm.lines):
-        return None
-    _, params, value = split_line(triggers[0])
-    found = param_map(params)
-    if found.get("VALUE", "DURATION").upper() != "DURATION":
-        return None
-    if found.get("RELATED", "START").upper() != "START":
-        return None
-    try:
-        duration = parse_duration(value)
-    except MappingError:
-        return None
-    before = -(duration.days * 86400 + duration.seconds)
-    if before < 0 or before % 60:
-        return None
-    return before // 60
+    return trigger_minutes(alarm)
 
 
 def reminder_alarm(minutes: int) -> Component:

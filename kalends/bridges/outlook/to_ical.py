@@ -15,20 +15,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kalends.bridges.icalmap import calendar_text, end_lines, first_stamp, stamp_lines
 from kalends.bridges.icaltext import (
     MappingError,
     When,
     Z,
-    add_duration,
-    default_end,
     escape_text,
-    key_of,
     local_when,
-    parse_duration,
-    stamp,
     to_json,
     when_line,
-    zone_blocks,
 )
 from kalends.bridges.outlook.properties import (
     GROUPS,
@@ -64,13 +59,13 @@ from kalends.bridges.outlook.zones import (
     graph_zone,
     same_zone,
 )
-from kalends.ical import Component, ICalError, parse, property_name, serialize
+from kalends.ical import Component, ICalError, parse, property_name
 from kalends.ical_zones import ZoneBlocks
 
 __all__ = ["PRODID", "GraphSeries", "to_ical"]
 
 PRODID = "-//Kalends//Microsoft Outlook bridge//EN"
-_EPOCH = "19700101T000000Z"
+_CREATED, _UPDATED = "createdDateTime", "lastModifiedDateTime"  # the resource's timestamps
 _ORIGINAL_ZONE = {"start": ORIGINAL_START, "end": ORIGINAL_END}
 _ORIGINAL_FIELD = {"start": "originalStartTimeZone", "end": "originalEndTimeZone"}
 
@@ -134,9 +129,7 @@ def to_ical(series: GraphSeries, *, zones: ZoneBlocks) -> str:
         items = state.override_items(key)
         event, _ = _vevent(exception, uid, rid, state.override_form(key), items, [])
         events.append(event)
-    children = [*zone_blocks(events, zones), *events]
-    calendar = Component("VCALENDAR", ("VERSION:2.0", f"PRODID:{PRODID}"), tuple(children))
-    return serialize(calendar)
+    return calendar_text(events, zones, PRODID)
 
 
 def _own_original(exception: Resource) -> When:
@@ -159,7 +152,7 @@ def _vevent(
     kept = form.get("kept")
     kept = kept if isinstance(kept, Mapping) else {}
     floating = form.get("floating") if isinstance(form.get("floating"), str) else None
-    lines = [f"UID:{uid}", "DTSTAMP:" + _stamp(resource)]
+    lines = [f"UID:{uid}", "DTSTAMP:" + first_stamp(resource, (_UPDATED, _CREATED))]
     if rid is not None:
         lines.append(when_line("RECURRENCE-ID", [rid]))
     start, start_note = _when(resource, "start", form)
@@ -167,7 +160,7 @@ def _vevent(
     if start.is_day != end.is_day:
         raise MappingError("the event's start and end are not both days or both times")
     lines.append(when_line("DTSTART", [start]))
-    lines.extend(_end(start, end, form, floating))
+    lines.extend(end_lines(start, end, form, floating))
     notes = {
         _ORIGINAL_ZONE[which]: f"{_ORIGINAL_ZONE[which]}:{escape_text(to_json(name))}"
         for which, name in (("start", start_note), ("end", end_note))
@@ -184,9 +177,7 @@ def _vevent(
     cancelled = resource.get("isCancelled") is True
     if cancelled:
         lines.append("STATUS:CANCELLED")
-    for field, name in (("createdDateTime", "CREATED"), ("lastModifiedDateTime", "LAST-MODIFIED")):
-        moment = stamp(resource[field]) if resource.get(field) else None
-        lines.extend([f"{name}:{moment}"] if moment else [])
+    lines.extend(stamp_lines(resource, ((_CREATED, "CREATED"), (_UPDATED, "LAST-MODIFIED"))))
     lines.extend(_organizer(resource, kept.get("organizer")))
     lines.extend(_attendees(resource.get("attendees"), kept.get("attendees")))
     lines.extend(_carried_fields(resource, form.get("defaults")))
@@ -198,14 +189,6 @@ def _vevent(
         lines.append(line)
     children = [*_reminder(resource, kept.get("reminder")), *carried_children]
     return Component("VEVENT", tuple(lines), tuple(children)), series
-
-
-def _stamp(resource: Resource) -> str:
-    for field in ("lastModifiedDateTime", "createdDateTime"):
-        moment = stamp(resource[field]) if resource.get(field) else None
-        if moment:
-            return moment
-    return _EPOCH
 
 
 def _when(resource: Resource, which: str, form: Mapping[str, Any]) -> tuple[When, str | None]:
@@ -230,27 +213,6 @@ def _when(resource: Resource, which: str, form: Mapping[str, Any]) -> tuple[When
     if isinstance(tzid, str) and tzid != zone and event_zone(graph_zone(tzid)) == zone:
         return local_when(moment, tzid, None), None
     return local_when(moment, zone, None), None
-
-
-def _end(start: When, end: When, form: Mapping[str, Any], floating: str | None) -> list[str]:
-    """DURATION when the iCalendar said so and it still holds, nothing when it had no end and
-    the end is still the implied one, DTEND otherwise."""
-    zone = floating or "UTC"
-    duration = form.get("duration")
-    if isinstance(duration, str):
-        try:
-            expected: When | None = add_duration(start, parse_duration(duration), zone)
-        except MappingError:
-            expected = None
-        if (
-            expected is not None
-            and expected.is_day == end.is_day
-            and key_of(expected, zone) == key_of(end, zone)
-        ):
-            return [f"DURATION:{duration}"]
-    if form.get("noEnd") is True and end == default_end(start):
-        return []
-    return [when_line("DTEND", [end])]
 
 
 def _rrule(recurrence: Mapping[str, Any], series: _Series, kept: object) -> str:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import email.utils
+import functools
 import hashlib
 import random
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from tests.fakes.common import Notifier
 from tests.fakes.google.errors import ApiError
 from tests.fakes.google.faults import Faults
 
@@ -51,36 +52,14 @@ class Delivery:
     status: int | None  # the receiver's answer; None when it could not be reached
 
 
-class Channels:
+class Channels(Notifier[Channel, Delivery]):
+    """Watch channels by id; ``failed`` counts deliveries refused (non-2xx) or unreachable."""
+
     def __init__(self, clock: Callable[[], float], faults: Faults) -> None:
-        self._clock = clock
+        super().__init__(clock, faults, DELIVERY_TIMEOUT)
         self._faults = faults
         self._rng = random.Random(faults.seed + 1)
-        self._lock = threading.Lock()
-        self._active: dict[str, Channel] = {}
         self._numbers: dict[str, int] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._session: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.deliveries: list[Delivery] = []  # every attempt, in the order they ended
-        self.sent = 0  # deliveries the receiver answered with 2xx
-        self.failed = 0  # deliveries refused (non-2xx) or unreachable
-        self.dropped = 0  # deliveries swallowed by ``drop_notifications``
-
-    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-
-    async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
-
-    def active(self) -> list[Channel]:
-        now = self._clock()
-        with self._lock:
-            return [c for c in self._active.values() if c.expiration > now]
 
     # -- the API -----------------------------------------------------------------------------
 
@@ -164,29 +143,11 @@ class Channels:
         return number
 
     def _schedule(self, channel: Channel, state: str, number: int) -> None:
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        if self._faults.drop_notifications:
-            self.dropped += 1
-            return
-        times = 2 if self._faults.duplicate_notifications else 1
-        delay = self._faults.notification_delay
-        snapshot = replace(channel)
-        for _ in range(times):
-            loop.call_soon_threadsafe(self._spawn, snapshot, state, number, delay)
-
-    def _spawn(self, channel: Channel, state: str, number: int, delay: float) -> None:
-        task = asyncio.get_running_loop().create_task(self._deliver(channel, state, number, delay))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._post_later(functools.partial(self._deliver, replace(channel), state, number))
 
     async def _deliver(self, channel: Channel, state: str, number: int, delay: float) -> None:
         if delay > 0:
             await asyncio.sleep(delay)
-        if self._session is None:
-            timeout = aiohttp.ClientTimeout(total=DELIVERY_TIMEOUT)
-            self._session = aiohttp.ClientSession(timeout=timeout)
         headers = {
             "X-Goog-Channel-ID": channel.id,
             "X-Goog-Channel-Expiration": email.utils.formatdate(channel.expiration, usegmt=True),
@@ -201,7 +162,7 @@ class Channels:
             headers["X-Goog-Channel-Token"] = channel.token
         status: int | None = None
         try:
-            async with self._session.post(channel.address, data=b"", headers=headers) as answer:
+            async with self._client().post(channel.address, data=b"", headers=headers) as answer:
                 status = answer.status
         except (aiohttp.ClientError, TimeoutError, OSError):
             status = None

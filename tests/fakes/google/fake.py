@@ -7,14 +7,11 @@ Results are deep copies: a test may change them freely.
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
-from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.common import Clock, FakeServer, Switch
 from tests.fakes.google.batch import Batch
 from tests.fakes.google.channels import Channel, Channels, Delivery
 from tests.fakes.google.faults import Faults
@@ -25,44 +22,20 @@ from tests.fakes.google.store import Store
 
 __all__ = ["Clock", "GoogleFake"]
 
-T = TypeVar("T")
 
+class GoogleFake(FakeServer[Delivery]):
+    label = "Google"
 
-class Clock:
-    """Wall-clock time that a test can move forward (token and channel expiry)."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-
-class _Switch(Generic[T]):
-    """A fault switch of ``Faults`` shown as an attribute of the fake."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __get__(self, fake: Any, owner: Any = None) -> T:
-        value: T = getattr(fake.faults, self.name)
-        return value
-
-    def __set__(self, fake: Any, value: T) -> None:
-        setattr(fake.faults, self.name, value)
-
-
-class GoogleFake:
-    short_pages = _Switch[bool]("short_pages")
-    invalid_grant = _Switch[bool]("invalid_grant")
-    deny_consent = _Switch[bool]("deny_consent")
-    notification_delay = _Switch[float]("notification_delay")
-    duplicate_notifications = _Switch[bool]("duplicate_notifications")
-    late_notification_after_stop = _Switch[bool]("late_notification_after_stop")
-    drop_notifications = _Switch[bool]("drop_notifications")
+    short_pages = Switch[bool]("short_pages")
+    invalid_grant = Switch[bool]("invalid_grant")
+    deny_consent = Switch[bool]("deny_consent")
+    notification_delay = Switch[float]("notification_delay")
+    duplicate_notifications = Switch[bool]("duplicate_notifications")
+    late_notification_after_stop = Switch[bool]("late_notification_after_stop")
+    drop_notifications = Switch[bool]("drop_notifications")
 
     def __init__(self, *, user_email: str = "fake.user@example.com", seed: int = 20260301):
-        self.clock = Clock()
+        super().__init__()
         self.faults = Faults(seed)
         self.store = Store(self.clock, user_email, self.faults)
         self.oauth = OAuth(self.clock, self.faults)
@@ -70,74 +43,16 @@ class GoogleFake:
         self.store.listeners.append(self.hub.changed)
         self.requests: RequestLog = []
         self._api = Api(self.store, self.oauth, self.hub, self.faults, self.requests)
-        self._port = 0
-        self._ready = threading.Event()
-        self._failure: BaseException | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- lifecycle ---------------------------------------------------------------------------
+    def _application(self) -> tuple[web.Application, Batch]:
+        self._batch = Batch(self._api)
+        return build_app(self._api, self.oauth, self._batch.handle), self._batch
 
-    def start(self) -> GoogleFake:
-        if self._thread is not None:
-            raise RuntimeError("the Google fake runs already")
-        self._thread = threading.Thread(target=self._run, name="google-fake", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(10) or self._failure is not None:
-            raise RuntimeError(f"the Google fake did not start: {self._failure!r}")
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread is not None:
-            self._thread.join(10)
-
-    def __enter__(self) -> GoogleFake:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._serve())
-        except BaseException as error:  # surfaced by start()
-            self._failure = error
-            self._ready.set()
-
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        self.hub.attach(self._loop)
-        batch = Batch(self._api)
-        runner = web.AppRunner(build_app(self._api, self.oauth, batch.handle), access_log=None,
-                               shutdown_timeout=1.0)  # fmt: skip
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = runner.addresses[0][1]
+    def _listening(self) -> None:
         self._api.api_url = self.api_url
-        batch.base_url = self.base_url
-        self._ready.set()
-        try:
-            await self._stop.wait()
-        finally:
-            await batch.close()
-            await self.hub.close()
-            await runner.cleanup()
+        self._batch.base_url = self.base_url
 
     # -- addresses ---------------------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._port}"
 
     @property
     def api_url(self) -> str:
@@ -214,10 +129,6 @@ class GoogleFake:
     def compact(self, cid: str | None = None) -> None:
         self.store.compact(cid)
 
-    def advance_time(self, seconds: float) -> None:
-        """Move the fake's clock on (access tokens and channels expire by it)."""
-        self.clock.offset += seconds
-
     # -- the Google user ---------------------------------------------------------------------
 
     @property
@@ -258,19 +169,3 @@ class GoogleFake:
     def channels(self) -> list[Channel]:
         """The open, unexpired watch channels."""
         return self.hub.active()
-
-    @property
-    def notifications_sent(self) -> int:
-        return self.hub.sent
-
-    @property
-    def notifications_failed(self) -> int:
-        return self.hub.failed
-
-    @property
-    def notifications_dropped(self) -> int:
-        return self.hub.dropped
-
-    @property
-    def deliveries(self) -> list[Delivery]:
-        return list(self.hub.deliveries)

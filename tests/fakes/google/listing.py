@@ -14,10 +14,11 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from tests.fakes.common import seal, unseal
 from tests.fakes.google.errors import ApiError
 from tests.fakes.google.model import Calendar, Record, instance_of, minimal, render
 from tests.fakes.google.times import as_instant, instance_key, parse_rfc3339, stamp, zone
-from tests.fakes.google.tokens import NOISE, bound_to, digest, seal, since, unseal
+from tests.fakes.google.tokens import NOISE, bound_to, digest, since
 
 if TYPE_CHECKING:
     from tests.fakes.google.store import Store

@@ -57,7 +57,7 @@ class Api:
             return await handler(request)
         rule = self.faults.take(request.method, request.path_qs)
         if rule is not None and rule.kind == "fail":
-            return error_answer(canned(rule.status, rule.reason, rule.retry_after))
+            return error_answer(canned(rule.status, rule.detail, rule.retry_after))
         try:
             if self.faults.over_limit():
                 raise canned(403, "userRateLimitExceeded")

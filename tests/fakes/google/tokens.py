@@ -7,20 +7,19 @@ page token names the listing (every parameter but ``pageToken``) and where it re
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from tests.fakes.common import unseal
 from tests.fakes.google.errors import ApiError
 from tests.fakes.google.model import Calendar
 
 if TYPE_CHECKING:
     from tests.fakes.google.listing import Query
 
-__all__ = ["NOISE", "bound_to", "digest", "seal", "since", "unseal"]
+__all__ = ["NOISE", "bound_to", "digest", "since"]
 
 Params = Mapping[str, list[str]]
 FORBIDDEN_WITH_SYNC = (
@@ -31,24 +30,6 @@ FORBIDDEN_WITH_SYNC = (
 NOISE = frozenset({"alt", "prettyPrint", "fields", "quotaUser", "key", "userIp", "callback",
                    "access_token", "oauth_token", "$.xgafv", "uploadType", "upload_protocol",
                    "pageToken", "sendUpdates", "sendNotifications"})  # fmt: skip
-
-
-def seal(secret: bytes, payload: dict[str, Any]) -> str:
-    data = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-    mac = hmac.new(secret, data, hashlib.sha256).digest()[:10]
-    return base64.urlsafe_b64encode(mac + data).decode().rstrip("=")
-
-
-def unseal(secret: bytes, token: str) -> dict[str, Any] | None:
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        mac, data = raw[:10], raw[10:]
-        if not hmac.compare_digest(mac, hmac.new(secret, data, hashlib.sha256).digest()[:10]):
-            return None
-        payload = json.loads(data)
-    except (ValueError, TypeError):
-        return None
-    return payload if isinstance(payload, dict) else None
 
 
 def digest(params: Params, names: Callable[[str], bool]) -> str:

@@ -15,15 +15,12 @@ the old ones fail with ``410 Gone`` (``Location``: the initial request) or ``400
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from tests.fakes.common import seal, unseal
 from tests.fakes.graph.errors import GraphError
 from tests.fakes.graph.listing import DEFAULT_PAGE, Link, window
 from tests.fakes.graph.model import Calendar, Record
@@ -33,28 +30,10 @@ from tests.fakes.graph.render import EVENT_TYPE, View, full, removed, stripped
 if TYPE_CHECKING:
     from tests.fakes.graph.store import Store
 
-__all__ = ["delta", "seal", "unseal"]
+__all__ = ["delta"]
 
 REFUSED = ("$select", "$filter", "$orderby", "$expand", "$search", "$top", "$skip")
 Item = dict[str, Any]
-
-
-def seal(secret: bytes, payload: dict[str, Any]) -> str:
-    data = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-    mac = hmac.new(secret, data, hashlib.sha256).digest()[:10]
-    return base64.urlsafe_b64encode(mac + data).decode().rstrip("=")
-
-
-def unseal(secret: bytes, token: str) -> dict[str, Any] | None:
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        mac, data = raw[:10], raw[10:]
-        if not hmac.compare_digest(mac, hmac.new(secret, data, hashlib.sha256).digest()[:10]):
-            return None
-        payload = json.loads(data)
-    except (ValueError, TypeError):
-        return None
-    return payload if isinstance(payload, dict) else None
 
 
 def _reset(cal: Calendar, payload: dict[str, Any], link: Link) -> GraphError:

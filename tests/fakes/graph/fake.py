@@ -8,17 +8,14 @@ notifications. Results are deep copies: a test may change them freely.
 
 from __future__ import annotations
 
-import asyncio
 import ssl
-import threading
-import time
 import uuid
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.common import Clock, FakeServer, Switch
 from tests.fakes.graph.batch import Batch
 from tests.fakes.graph.bodies import detach
 from tests.fakes.graph.faults import Faults
@@ -32,50 +29,27 @@ from tests.fakes.graph.zones import parse_window
 
 __all__ = ["Clock", "GraphFake"]
 
-T = TypeVar("T")
 
+class GraphFake(FakeServer[Delivery]):
+    label = "Graph"
+    scheme = "https"
 
-class Clock:
-    """Wall-clock time that a test can move forward (token and subscription expiry)."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-
-class _Switch(Generic[T]):
-    """A fault switch of ``Faults`` shown as an attribute of the fake."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __get__(self, fake: Any, owner: Any = None) -> T:
-        value: T = getattr(fake.faults, self.name)
-        return value
-
-    def __set__(self, fake: Any, value: T) -> None:
-        setattr(fake.faults, self.name, value)
-
-
-class GraphFake:
-    auto_approve = _Switch[bool]("auto_approve")
-    slow_down = _Switch[bool]("slow_down")
-    invalid_grant = _Switch[bool]("invalid_grant")
-    single_use_refresh_tokens = _Switch[bool]("single_use_refresh_tokens")
-    empty_pages = _Switch[bool]("empty_pages")
-    replays = _Switch[bool]("replays")
-    removed_noise = _Switch[bool]("removed_noise")
-    custom_time_zones = _Switch[bool]("custom_time_zones")
-    concurrency_limit = _Switch["int | None"]("concurrency_limit")
-    omit_retry_after = _Switch[bool]("omit_retry_after")
-    response_delay = _Switch[float]("response_delay")
-    error_rate = _Switch[float]("error_rate")
-    notification_delay = _Switch[float]("notification_delay")
-    duplicate_notifications = _Switch[bool]("duplicate_notifications")
-    notification_burst = _Switch[int]("notification_burst")
-    drop_notifications = _Switch[bool]("drop_notifications")
+    auto_approve = Switch[bool]("auto_approve")
+    slow_down = Switch[bool]("slow_down")
+    invalid_grant = Switch[bool]("invalid_grant")
+    single_use_refresh_tokens = Switch[bool]("single_use_refresh_tokens")
+    empty_pages = Switch[bool]("empty_pages")
+    replays = Switch[bool]("replays")
+    removed_noise = Switch[bool]("removed_noise")
+    custom_time_zones = Switch[bool]("custom_time_zones")
+    concurrency_limit = Switch["int | None"]("concurrency_limit")
+    omit_retry_after = Switch[bool]("omit_retry_after")
+    response_delay = Switch[float]("response_delay")
+    error_rate = Switch[float]("error_rate")
+    notification_delay = Switch[float]("notification_delay")
+    duplicate_notifications = Switch[bool]("duplicate_notifications")
+    notification_burst = Switch[int]("notification_burst")
+    drop_notifications = Switch[bool]("drop_notifications")
 
     def __init__(
         self,
@@ -85,7 +59,7 @@ class GraphFake:
         user_address: str = "fake.user@example.com",
         seed: int = 20260301,
     ) -> None:
-        self.clock = Clock()
+        super().__init__()
         self.faults = Faults(seed)
         self.tenant = tenant
         owner = Owner(user_name, user_address, str(uuid.uuid4()), str(uuid.uuid4()))
@@ -96,75 +70,19 @@ class GraphFake:
         self.requests: RequestLog = []
         self._tls = shared_authority()
         self._api = Api(self.store, self.idp, self.hub, self.faults, self.requests)
-        self._port = 0
-        self._ready = threading.Event()
-        self._failure: BaseException | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- lifecycle ---------------------------------------------------------------------------
+    def _application(self) -> tuple[web.Application, Batch]:
+        self._batch = Batch(self._tls)
+        return build_app(self._api, self.idp, self._batch.handle), self._batch
 
-    def start(self) -> GraphFake:
-        if self._thread is not None:
-            raise RuntimeError("the Graph fake runs already")
-        self._thread = threading.Thread(target=self._run, name="graph-fake", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(10) or self._failure is not None:
-            raise RuntimeError(f"the Graph fake did not start: {self._failure!r}")
-        return self
+    def _server_tls(self) -> ssl.SSLContext:
+        return self._tls.server_context()
 
-    def stop(self) -> None:
-        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread is not None:
-            self._thread.join(10)
-
-    def __enter__(self) -> GraphFake:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._serve())
-        except BaseException as error:  # surfaced by start()
-            self._failure = error
-            self._ready.set()
-
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        self.hub.attach(self._loop)
-        batch = Batch(self._tls)
-        runner = web.AppRunner(
-            build_app(self._api, self.idp, batch.handle), access_log=None, shutdown_timeout=1.0
-        )
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=self._tls.server_context())
-        await site.start()
-        self._port = runner.addresses[0][1]
-        self._api.graph_url = batch.graph_url = self.graph_url
+    def _listening(self) -> None:
+        self._api.graph_url = self._batch.graph_url = self.graph_url
         self.idp.base_url = self.base_url
-        self._ready.set()
-        try:
-            await self._stop.wait()
-        finally:
-            await batch.close()
-            await self.hub.close()
-            await runner.cleanup()
 
     # -- addresses ---------------------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        return f"https://127.0.0.1:{self._port}"
 
     @property
     def graph_url(self) -> str:
@@ -268,10 +186,6 @@ class GraphFake:
         both carry code SyncStateNotFound."""
         self.store.expire_delta_tokens(cid, mode)
 
-    def advance_time(self, seconds: float) -> None:
-        """Move the fake's clock on (access tokens, device codes, subscriptions expire by it)."""
-        self.clock.offset += seconds
-
     # -- the Outlook user --------------------------------------------------------------------
 
     @property
@@ -353,19 +267,3 @@ class GraphFake:
         """POST a lifecycle notification (``reauthorizationRequired``, ``subscriptionRemoved``,
         ``missed``) to the subscription's lifecycleNotificationUrl."""
         self.hub.lifecycle(sid, event)
-
-    @property
-    def notifications_sent(self) -> int:
-        return self.hub.sent
-
-    @property
-    def notifications_failed(self) -> int:
-        return self.hub.failed
-
-    @property
-    def notifications_dropped(self) -> int:
-        return self.hub.dropped
-
-    @property
-    def deliveries(self) -> list[Delivery]:
-        return list(self.hub.deliveries)

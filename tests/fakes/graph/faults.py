@@ -6,42 +6,16 @@ Every switch is safe to flip from the test's thread while the server runs in its
 from __future__ import annotations
 
 import random
-import threading
-import time
-from collections import deque
-from dataclasses import dataclass
-from typing import Literal
+
+from tests.fakes.common import FaultRules, Rule
 
 __all__ = ["Faults", "Rule"]
 
 
-@dataclass
-class Rule:
-    """The next ``remaining`` matching requests fail (``fail``: not applied) or lose their
-    reply (``lose``: applied, then answered with ``status``)."""
-
-    kind: Literal["fail", "lose"]
-    status: int
-    code: str | None
-    retry_after: float | None
-    remaining: int
-    method: str | None
-    path_contains: str | None
-
-    def matches(self, method: str, path: str) -> bool:
-        if self.method is not None and self.method.upper() != method.upper():
-            return False
-        return self.path_contains is None or self.path_contains in path
-
-
-class Faults:
+class Faults(FaultRules):
     def __init__(self, seed: int = 20260301) -> None:
-        self.seed = seed
+        super().__init__(seed)
         self.rng = random.Random(seed)
-        self._lock = threading.Lock()
-        self._rules: list[Rule] = []
-        self._limit: tuple[int, float] | None = None
-        self._stamps: deque[float] = deque()
         self._in_flight = 0
         # listings and delta
         self.empty_pages = False  # delta rounds start with (and sometimes hold) empty pages
@@ -67,9 +41,7 @@ class Faults:
         self.notification_retries = 3  # redeliveries of a refused notification
         self.retry_backoff = 0.05  # seconds before the first redelivery (doubling)
         self.validation_timeout = 10.0  # seconds a notification URL has to echo its token
-        # what happened
-        self.failed = 0  # requests answered by a ``fail_next`` rule
-        self.lost = 0  # replies lost after the request was applied
+        # what happened (besides ``failed`` and ``lost``)
         self.throttled = 0  # requests refused by the concurrency or rate limit
 
     def fail_next(
@@ -81,9 +53,7 @@ class Faults:
         method: str | None = None,
         path_contains: str | None = None,
     ) -> None:
-        rule = Rule("fail", status, code, retry_after, count, method, path_contains)
-        with self._lock:
-            self._rules.append(rule)
+        self._add(Rule("fail", status, code, retry_after, count, method, path_contains))
 
     def lose_next_reply(
         self,
@@ -92,58 +62,28 @@ class Faults:
         path_contains: str | None = None,
         status: int = 504,
     ) -> None:
-        rule = Rule("lose", status, None, None, count, method, path_contains)
-        with self._lock:
-            self._rules.append(rule)
+        self._add(Rule("lose", status, None, None, count, method, path_contains))
 
     def clear(self) -> None:
         """Forget pending failures, the rate limit and every misbehaviour switch (Graph's own
         behaviour stays: the concurrency limit, auto-approval, retries and timeouts)."""
-        with self._lock:
-            self._rules.clear()
-            self._limit = None
-            self._stamps.clear()
+        self._clear_rules()
         self.empty_pages = self.replays = self.removed_noise = self.custom_time_zones = False
         self.slow_down = self.invalid_grant = self.single_use_refresh_tokens = False
         self.omit_retry_after = self.duplicate_notifications = self.drop_notifications = False
         self.response_delay = self.error_rate = self.notification_delay = 0.0
         self.notification_burst = 0
 
-    def take(self, method: str, path: str) -> Rule | None:
-        """The rule this request falls under (used up by one), if any."""
-        with self._lock:
-            for rule in self._rules:
-                if rule.matches(method, path):
-                    rule.remaining -= 1
-                    if rule.remaining <= 0:
-                        self._rules.remove(rule)
-                    if rule.kind == "fail":
-                        self.failed += 1
-                    else:
-                        self.lost += 1
-                    return rule
-        return None
-
     def rate_limit(self, limit: int | None = None, per_seconds: float = 600.0) -> None:
         """Refuse requests beyond ``limit`` in any sliding window (Outlook: 10,000 / 10 min)."""
-        with self._lock:
-            self._limit = (limit, per_seconds) if limit is not None else None
-            self._stamps.clear()
+        self._limit_rate(limit, per_seconds)
 
     def over_rate(self) -> bool:
         """Count one request; True when it is over the rate limit (then it is not counted)."""
-        with self._lock:
-            if self._limit is None:
-                return False
-            limit, window = self._limit
-            now = time.monotonic()
-            while self._stamps and self._stamps[0] <= now - window:
-                self._stamps.popleft()
-            if len(self._stamps) >= limit:
-                self.throttled += 1
-                return True
-            self._stamps.append(now)
+        if not self._over_window():
             return False
+        self.throttled += 1
+        return True
 
     def enter(self) -> bool:
         """One more request in flight; False (and not counted) when over the concurrency limit."""

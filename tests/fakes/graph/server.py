@@ -80,7 +80,7 @@ class Api:
     ) -> web.StreamResponse | GraphError:
         rule = self.faults.take(request.method, request.path_qs)
         if rule is not None and rule.kind == "fail":
-            return canned(rule.status, rule.code, rule.retry_after)
+            return canned(rule.status, rule.detail, rule.retry_after)
         counted = request.path != GRAPH_PREFIX + "/$batch"
         if counted and not self.faults.enter():
             return GraphError.throttled(

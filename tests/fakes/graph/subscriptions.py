@@ -11,8 +11,8 @@ doubling backoff. Lifecycle notifications are sent when the test asks for them.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -22,6 +22,7 @@ from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 
+from tests.fakes.common import Notifier
 from tests.fakes.graph.errors import GraphError
 from tests.fakes.graph.faults import Faults
 from tests.fakes.graph.store import Change, Owner, Store
@@ -29,6 +30,7 @@ from tests.fakes.graph.zones import format_stamp
 
 __all__ = ["Delivery", "Subscription", "Subscriptions"]
 
+DELIVERY_TIMEOUT = 10.0  # seconds a notification POST may take
 MAX_MINUTES = 10080  # Outlook event subscriptions without resource data (7 days)
 CHANGE_TYPES = frozenset({"created", "updated", "deleted"})
 LIFECYCLE_EVENTS = frozenset({"reauthorizationRequired", "subscriptionRemoved", "missed"})
@@ -84,39 +86,18 @@ class Delivery:
     attempt: int
 
 
-class Subscriptions:
+class Subscriptions(Notifier[Subscription, Delivery]):
+    """Subscriptions by id; ``sent`` counts notifications answered 2xx (not handshakes nor
+    lifecycle notifications), ``failed`` those given up after their retries."""
+
     def __init__(self, clock: Callable[[], float], store: Store, faults: Faults) -> None:
-        self._clock = clock
+        super().__init__(clock, faults, DELIVERY_TIMEOUT)
         self._store = store
         self._faults = faults
-        self._lock = threading.Lock()
-        self._active: dict[str, Subscription] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._session: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.deliveries: list[Delivery] = []  # every attempt, in the order they ended
-        self.sent = 0  # notifications the receiver answered with 2xx
-        self.failed = 0  # notifications given up after their retries
-        self.dropped = 0  # notifications swallowed by ``drop_notifications``
 
     @property
     def owner(self) -> Owner:
         return self._store.owner
-
-    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-
-    async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
-
-    def active(self) -> list[Subscription]:
-        now = self._clock()
-        with self._lock:
-            return [s for s in self._active.values() if s.expiration > now]
 
     def get(self, sid: str) -> Subscription:
         with self._lock:
@@ -298,26 +279,7 @@ class Subscriptions:
         self._schedule(sub, sub.lifecycle_url, {"value": [item]}, "lifecycle")
 
     def _schedule(self, sub: Subscription, url: str, body: Any, kind: str = "notification") -> None:
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        if self._faults.drop_notifications:
-            self.dropped += 1
-            return
-        times = 2 if self._faults.duplicate_notifications else 1
-        delay = self._faults.notification_delay
-        for _ in range(times):
-            loop.call_soon_threadsafe(self._spawn, sub.id, url, body, kind, delay)
-
-    def _spawn(self, sid: str, url: str, body: Any, kind: str, delay: float) -> None:
-        task = asyncio.get_running_loop().create_task(self._deliver(sid, url, body, kind, delay))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        return self._session
+        self._post_later(functools.partial(self._deliver, sub.id, url, body, kind))
 
     async def _deliver(self, sid: str, url: str, body: Any, kind: str, delay: float) -> None:
         if delay > 0:
