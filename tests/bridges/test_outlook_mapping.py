@@ -19,6 +19,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kalends.bridges.icaltext import When, split_line, unescape_text
+from kalends.bridges.outlook.fields import READ_ONLY_FIELDS, field_of, property_for
+from kalends.bridges.outlook.htmltext import plain_text
+from kalends.bridges.outlook.locations import normal_location
 from kalends.bridges.outlook.mapping import (
     PROPERTIES,
     UID_PROPERTY,
@@ -30,15 +33,8 @@ from kalends.bridges.outlook.mapping import (
     instance_key,
     to_ical,
 )
-from kalends.bridges.outlook.properties import (
-    MAX_VALUE,
-    READ_ONLY_FIELDS,
-    field_of,
-    normal_location,
-    plain_text,
-    property_for,
-)
 from kalends.bridges.outlook.recurrence import graph_recurrence, rrule_line
+from kalends.bridges.outlook.state import MAX_VALUE
 from kalends.bridges.outlook.zones import (
     CUSTOM_ZONE,
     IANA_TO_WINDOWS,

@@ -15,30 +15,23 @@ from typing import Any
 
 from kalends.bridges.icalmap import carried_value, event_span, object_events, override_start
 from kalends.bridges.icaltext import MappingError, When, Z, split_line, whens
-from kalends.bridges.outlook.properties import (
-    GROUPS,
+from kalends.bridges.outlook.fields import (
     MAPPED_FIELDS,
     ONE_WAY_FIELDS,
     ORIGINAL_END,
     ORIGINAL_START,
     PREFIX,
     READ_ONLY_FIELDS,
-    attendee_line,
-    exdate_keys,
-    exdate_line,
     field_of,
     is_default,
-    is_own,
-    organizer_line,
-    override_item,
-    person_of,
-    reminder_alarm,
-    reminder_minutes,
-    rid_key,
-    state_properties,
-    text_hash,
 )
+from kalends.bridges.outlook.groups import GROUPS
+from kalends.bridges.outlook.htmltext import text_hash
+from kalends.bridges.outlook.occurrences import exdate_keys, exdate_line, rid_key
+from kalends.bridges.outlook.people import attendee_line, organizer_line, person_of
 from kalends.bridges.outlook.recurrence import graph_recurrence, rrule_line
+from kalends.bridges.outlook.reminder import reminder_alarm, reminder_minutes
+from kalends.bridges.outlook.state import is_own, override_item, state_properties
 from kalends.bridges.outlook.zones import event_zone, graph_time, graph_zone
 from kalends.ical import Component, serialize
 

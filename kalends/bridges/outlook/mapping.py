@@ -22,13 +22,8 @@ from __future__ import annotations
 
 from kalends.bridges.icaltext import MappingError
 from kalends.bridges.outlook.from_ical import GraphDraft, from_ical
-from kalends.bridges.outlook.properties import (
-    FORM_PROPERTY,
-    PROPERTIES,
-    UID_PROPERTY,
-    carried_id,
-    instance_key,
-)
+from kalends.bridges.outlook.occurrences import instance_key
+from kalends.bridges.outlook.state import FORM_PROPERTY, PROPERTIES, UID_PROPERTY, carried_id
 from kalends.bridges.outlook.to_ical import PRODID, GraphSeries, to_ical
 
 __all__ = [

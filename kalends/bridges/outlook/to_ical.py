@@ -25,32 +25,22 @@ from kalends.bridges.icaltext import (
     to_json,
     when_line,
 )
-from kalends.bridges.outlook.properties import (
-    GROUPS,
+from kalends.bridges.outlook.fields import (
     MAPPED_FIELDS,
     ORIGINAL_END,
     ORIGINAL_START,
     READ_ONLY_FIELDS,
-    attendee_line,
-    exdate_keys,
-    exdate_line,
-    instance_key,
     is_default,
-    is_own,
-    kept_lines,
-    key_when,
-    location_rest,
-    normal_location,
-    organizer_line,
-    person_of,
-    plain_text,
     property_for,
-    read_state,
-    reminder_alarm,
-    reminder_minutes,
-    text_hash,
 )
+from kalends.bridges.outlook.groups import GROUPS, kept_lines
+from kalends.bridges.outlook.htmltext import plain_text, text_hash
+from kalends.bridges.outlook.locations import location_rest, normal_location
+from kalends.bridges.outlook.occurrences import exdate_keys, exdate_line, instance_key, key_when
+from kalends.bridges.outlook.people import attendee_line, organizer_line, person_of
 from kalends.bridges.outlook.recurrence import graph_recurrence, rrule_line
+from kalends.bridges.outlook.reminder import reminder_alarm, reminder_minutes
+from kalends.bridges.outlook.state import is_own, read_state
 from kalends.bridges.outlook.zones import (
     event_zone,
     graph_day,
