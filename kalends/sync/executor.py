@@ -205,8 +205,9 @@ class Round:
                 await asyncio.to_thread(self.store.finish, report.run_id, end)
             return report
         report.full_listing = listing.complete
+        changed = _changed_ids(listing, state)
         try:
-            plan = await self._plan(state, listing, confirmed)
+            plan = await self._plan(state, listing, changed, confirmed)
         except ICalError as error:
             report.error = f"an event could not be read: {error}"
             if not dry_run:
@@ -219,16 +220,22 @@ class Round:
         if plan.actions:  # a quiet round leaves no run behind
             await asyncio.to_thread(self.store.start_run, report.run_id)
         await self._apply(plan, state.outbox_through, report)
-        pull_failed = any(action.kind in _PULL_SIDE for action, _ in report.failed)
+        # The cursor moves on only when nothing this listing told still waits to land: a pull
+        # that failed, or a push planned from it (an edit re-creating an event deleted there)
+        # would otherwise never be seen again, the next listing starting after it.
+        kept_back = any(
+            action.kind in _PULL_SIDE or _rests_on(action, changed) for action, _ in report.failed
+        )
         end = RoundEnd(
-            plan.cursor, plan.cursor is not None and not pull_failed, plan.quarantine,
+            plan.cursor, plan.cursor is not None and not kept_back, plan.quarantine,
             report.error, plan.remote_versions, report.counts,
         )  # fmt: skip
         await asyncio.to_thread(self.store.finish, report.run_id, end)
         return report
 
-    async def _plan(self, state: RoundState, listing: Listing, confirmed: bool) -> Plan:
-        changed = _changed_ids(listing, state)
+    async def _plan(
+        self, state: RoundState, listing: Listing, changed: set[str], confirmed: bool
+    ) -> Plan:
         touched = [s.href for s in state.statuses.values() if s.remote_id in changed]
         texts = await asyncio.to_thread(self.store.current, touched)
         statuses = await self._with_bases(state, changed)
@@ -303,6 +310,12 @@ def _changed_ids(listing: Listing, state: RoundState) -> set[str]:
         present = {change.remote_id for change in listing.changes}
         changed.update(rid for rid in state.statuses if rid not in present)
     return changed
+
+
+def _rests_on(action: Action, changed: set[str]) -> bool:
+    """Whether the action was planned from what this listing said about its event."""
+    linked = action.status.remote_id if action.status is not None else None
+    return action.remote_id in changed or linked in changed
 
 
 def _note_failures(outcomes: Sequence[Outcome], report: Report) -> None:

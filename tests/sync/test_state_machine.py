@@ -1,9 +1,12 @@
-"""Random edits on both sides of the memory bridge, with faults and restarts, then sync.
+"""Random edits on both sides of a bridge, with faults and restarts, then sync.
 
 After every sync (a faulty round that may die at any call, a restart, then rounds until quiet):
 both sides hold the same events, and the model of what each side did says exactly which events
 must exist (none lost, none duplicated, none resurrected) and which property values may win a
 clash, whose loser must then be in the journal.
+
+The provider's side is a ``RemoteSide`` (``tests.sync.remote_sides``): here the memory bridge;
+``test_google_machine`` runs the same machine against the Google fake.
 
 The number of examples follows the hypothesis profile: HYPOTHESIS_PROFILE=long runs 1,000.
 """
@@ -17,12 +20,12 @@ from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from kalends.bridges.memory import MemoryBridge, MemoryCalendar
 from kalends.ical import parse
-from kalends.sync.executor import Retry, Round
+from kalends.sync.executor import Report, Retry, Round
 from kalends.sync.memory_store import MemoryStore
 from kalends.sync.model import Policy
 from tests.sync.faults import Crash, CrashingStore, Faults, FaultyBridge
+from tests.sync.remote_sides import MemorySide, RemoteSide
 
 FIELDS = ("SUMMARY", "LOCATION", "DESCRIPTION")
 FAULT_KINDS = st.sampled_from(["fail", "lost-reply", "crash", "crash-after"])
@@ -30,6 +33,14 @@ FAULT_KINDS = st.sampled_from(["fail", "lost-reply", "crash", "crash-after"])
 
 async def _no_wait(_seconds: float) -> None:
     return None
+
+
+async def _run(round_: Round) -> Report:
+    """One round in its own process: the bridge is closed however the round ends."""
+    try:
+        return await round_.run()
+    finally:
+        await round_.bridge.aclose()
 
 
 def event_text(uid: str, values: dict[str, str], stamp: int) -> str:
@@ -68,7 +79,7 @@ class Pending:
 class SyncMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.calendar = MemoryCalendar()
+        self.provider = self.new_provider()
         self.store = MemoryStore()
         self.policy = Policy(min_items_for_rails=10**9)
         self.clock = 0
@@ -77,6 +88,9 @@ class SyncMachine(RuleBasedStateMachine):
         self.local: dict[str, Pending] = {}
         self.remote: dict[str, Pending] = {}
         self.href_of: dict[str, str] = {}
+
+    def new_provider(self) -> RemoteSide:
+        return MemorySide()
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -87,9 +101,6 @@ class SyncMachine(RuleBasedStateMachine):
     def local_uids(self) -> dict[str, str]:
         return {parse(text).sub("VEVENT")[0].first("UID") or "": href
                 for href, (_, text) in self.store.items.items()}  # fmt: skip
-
-    def remote_uids(self) -> dict[str, str]:
-        return {event.uid: rid for rid, event in self.calendar.events.items()}
 
     # -- edits ---------------------------------------------------------------------------------
 
@@ -106,29 +117,31 @@ class SyncMachine(RuleBasedStateMachine):
     def remote_create(self, summary: str) -> None:
         self.serial += 1
         uid, stamp = f"remote-{self.serial}@test", self.tick()
-        self.calendar.add(event_text(uid, {"SUMMARY": summary}, stamp))
+        self.provider.add(event_text(uid, {"SUMMARY": summary}, stamp))
         self.remote[uid] = Pending(created=True, edits={"SUMMARY": summary}, stamp=stamp)
 
     @precondition(lambda self: bool(self.store.items))
     @rule(data=st.data(), name=st.sampled_from(FIELDS), value=st.sampled_from(["a", "b", "c"]))
     def local_edit(self, data: st.DataObject, name: str, value: str) -> None:
-        uids = self.local_uids()
-        uid = data.draw(st.sampled_from(sorted(uids)))
-        href = uids[uid]
+        self.edit_here(data.draw(st.sampled_from(sorted(self.local_uids()))), name, value)
+
+    def edit_here(self, uid: str, name: str, value: str) -> None:
+        href = self.local_uids()[uid]
         values = values_of(self.store.items[href][1]) | {name: f"{value}-L{self.clock}"}
         stamp = self.tick()
         self.store.client_put(href, event_text(uid, values, stamp))
         pending = self.local.setdefault(uid, Pending())
         pending.edits[name], pending.stamp = values[name], stamp
 
-    @precondition(lambda self: bool(self.calendar.events))
+    @precondition(lambda self: bool(self.provider.uids()))
     @rule(data=st.data(), name=st.sampled_from(FIELDS), value=st.sampled_from(["x", "y"]))
     def remote_edit(self, data: st.DataObject, name: str, value: str) -> None:
-        uids = self.remote_uids()
-        uid = data.draw(st.sampled_from(sorted(uids)))
-        values = values_of(self.calendar.events[uids[uid]].ical) | {name: f"{value}-R{self.clock}"}
+        self.edit_there(data.draw(st.sampled_from(sorted(self.provider.uids()))), name, value)
+
+    def edit_there(self, uid: str, name: str, value: str) -> None:
+        values = values_of(self.provider.events()[uid]) | {name: f"{value}-R{self.clock}"}
         stamp = self.tick()
-        self.calendar.edit(uids[uid], event_text(uid, values, stamp))
+        self.provider.edit(uid, event_text(uid, values, stamp))
         pending = self.remote.setdefault(uid, Pending())
         pending.edits[name], pending.stamp = values[name], stamp
 
@@ -140,17 +153,16 @@ class SyncMachine(RuleBasedStateMachine):
         self.store.client_delete(uids[uid])
         self.local.setdefault(uid, Pending()).deleted = True
 
-    @precondition(lambda self: bool(self.calendar.events))
+    @precondition(lambda self: bool(self.provider.uids()))
     @rule(data=st.data())
     def remote_delete(self, data: st.DataObject) -> None:
-        uids = self.remote_uids()
-        uid = data.draw(st.sampled_from(sorted(uids)))
-        self.calendar.remove(uids[uid])
+        uid = data.draw(st.sampled_from(sorted(self.provider.uids())))
+        self.provider.remove(uid)
         self.remote.setdefault(uid, Pending()).deleted = True
 
     @rule()
     def remote_forgets_its_change_log(self) -> None:
-        self.calendar.compact()  # the next listing reconciles from a full one
+        self.provider.forget_change_log()  # the next listing reconciles from a full one
 
     # -- sync ----------------------------------------------------------------------------------
 
@@ -159,18 +171,19 @@ class SyncMachine(RuleBasedStateMachine):
         faults = Faults(plan)
         retry = Retry(attempts=3, sleep=_no_wait)
         faulty = Round(
-            FaultyBridge(MemoryBridge(self.calendar, page_size=2), faults),
+            FaultyBridge(self.provider.new_bridge(), faults),
             CrashingStore(self.store, faults), self.policy, retry,
         )  # fmt: skip
         try:
-            asyncio.run(faulty.run())
+            asyncio.run(_run(faulty))
         except Crash:
             event(
                 "restart after a crash"
             )  # restart: a new process with nothing but what was stored
+        self.provider.calm()  # the clean rounds see no fault left armed at the provider
         for _ in range(6):
-            clean = Round(MemoryBridge(self.calendar, page_size=2), self.store, self.policy, retry)
-            report = asyncio.run(clean.run())
+            clean = Round(self.provider.new_bridge(), self.store, self.policy, retry)
+            report = asyncio.run(_run(clean))
             for kind in report.counts:
                 event(f"applied {kind}")
             assert report.error is None and not report.failed, (report.error, report.failed)
@@ -184,7 +197,7 @@ class SyncMachine(RuleBasedStateMachine):
         local = {
             uid: values_of(self.store.items[href][1]) for uid, href in self.local_uids().items()
         }
-        remote = {event.uid: values_of(event.ical) for event in self.calendar.events.values()}
+        remote = {uid: values_of(text) for uid, text in self.provider.events().items()}
         assert local == remote, "both sides hold the same events"
         assert len(self.local_uids()) == len(self.store.items), "no UID twice here"
         for uid in set(self.expected) | set(self.local) | set(self.remote):
@@ -206,7 +219,7 @@ class SyncMachine(RuleBasedStateMachine):
         base = dict(self.expected.get(uid, {}))
         if ours.deleted or theirs.deleted:  # the edit beat the delete: the editor's version
             return
-        winner = "local" if ours.stamp >= theirs.stamp else "remote"
+        winner = self.provider.clash_winner(ours.stamp, theirs.stamp)
         for name in set(ours.edits) | set(theirs.edits) | set(base):
             mine, other = ours.edits.get(name), theirs.edits.get(name)
             if mine is not None and other is not None and mine != other:
@@ -225,8 +238,8 @@ class SyncMachine(RuleBasedStateMachine):
 
     @invariant()
     def never_a_duplicate_uid_remotely(self) -> None:
-        uids = [event.uid for event in self.calendar.events.values()]
-        assert len(uids) == len(set(uids))
+        uids = self.provider.uids()
+        assert len(uids) == len(set(uids)), sorted(uids)
 
 
 TestSync = SyncMachine.TestCase
