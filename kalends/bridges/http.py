@@ -160,6 +160,9 @@ class JsonApi:
         if self._client is not None and self._loop is asyncio.get_running_loop():
             await self._client.aclose()
         self._client = None
+        close_tokens = getattr(self._tokens, "close", None)  # a token source with its own HTTP
+        if callable(close_tokens):
+            close_tokens()
 
     async def call(
         self,
