@@ -191,3 +191,25 @@ def test_a_revoked_grant_needs_re_auth(fake: GraphFake, calendar_id: str) -> Non
             run(fresh.list_changes(None))
     finally:
         fake.invalid_grant = False
+
+
+def test_a_full_listing_reads_properties_in_bulk_and_says_what_get_says(
+    fake: GraphFake, calendar_id: str, bridge: OutlookBridge
+) -> None:
+    for n in range(5):
+        fake.create(calendar_id, timed(f"Native {n}", f"2026-12-1{n}"))
+    mine = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:mine@test\r\n"
+        "DTSTAMP:20260101T000000Z\r\nDTSTART:20261220T100000Z\r\nDTEND:20261220T110000Z\r\n"
+        "SUMMARY:Mine\r\nCATEGORIES:kept\r\nX-FOO:bar\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    run(bridge.create(mine, "mine@test"))
+    before = len(fake.requests)
+    listed, _ = run(everything(bridge, None))
+    reads = [r for r in fake.requests[before:] if r[0] == "GET" and "/me/events/" in r[1]]
+    assert reads == [], "no event read one by one"
+    for change in listed:
+        assert isinstance(change, RemoteEvent)
+        again = run(bridge.get(change.remote_id))
+        assert (change.ical, change.version, change.uid) == (again.ical, again.version, again.uid)
+    assert "mine@test" in {c.uid for c in listed}

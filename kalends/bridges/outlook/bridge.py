@@ -81,6 +81,9 @@ class OutlookBridge:
         self._time_zone = time_zone
         self._watcher = watcher
         self._zones = ZoneBlocks()
+        # During a full listing: every event's extended properties, read in bulk at its start,
+        # so that a listed event need not be read again one by one for them.
+        self._bulk: dict[str, list[dict[str, Any]]] | None = None
 
     def __repr__(self) -> str:
         return f"OutlookBridge({self.api.calendar_id or 'default calendar'!r})"
@@ -93,6 +96,8 @@ class OutlookBridge:
     # -- reading ---------------------------------------------------------------------------
 
     async def list_changes(self, cursor: str | None, page: str | None = None) -> ChangePage:
+        if cursor is None and page is None:
+            self._bulk = await self.api.properties()
         try:
             if page is not None:
                 body = await self.api.follow(page)
@@ -107,6 +112,8 @@ class OutlookBridge:
             raise
         changes = await self._changes(body.get("value", []))
         next_page = body.get("@odata.nextLink")
+        if not next_page:
+            self._bulk = None
         delta = None if next_page else body.get("@odata.deltaLink")
         if not next_page and not delta:
             raise Transient("Graph ended a delta listing without a delta link")
@@ -114,17 +121,22 @@ class OutlookBridge:
 
     async def _changes(self, items: Sequence[Resource]) -> list[RemoteChange]:
         touched: dict[str, bool] = {}  # series or event id -> removed
+        listed: dict[str, Resource] = {}  # single events Graph sent whole
         for item in items:
             sid = str(item.get("seriesMasterId") or item["id"])
             removed = "@removed" in item and sid == item["id"]
             touched[sid] = touched.get(sid, True) and removed
-        return list(
-            await asyncio.gather(*(self._change(sid, gone) for sid, gone in touched.items()))
-        )
+            if item.get("type") == "singleInstance" and "subject" in item:
+                listed[sid] = item
+        reads = (self._change(sid, gone, listed.get(sid)) for sid, gone in touched.items())
+        return list(await asyncio.gather(*reads))
 
-    async def _change(self, sid: str, removed: bool) -> RemoteChange:
+    async def _change(self, sid: str, removed: bool, listed: Resource | None) -> RemoteChange:
         if removed:
             return RemoteDeletion(sid)
+        if listed is not None and self._bulk is not None and sid in self._bulk:
+            whole = {**listed, "singleValueExtendedProperties": self._bulk[sid]}
+            return self._event(sid, whole, [], ())
         event = await self._read(sid)
         return event if event is not None else RemoteDeletion(sid)
 
