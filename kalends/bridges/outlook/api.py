@@ -66,7 +66,9 @@ class GraphApi:
         await self.api.aclose()
 
     def _event(self, event_id: str) -> str:
-        return f"me/events/{quote(event_id, safe='')}"
+        """Through the calendar: an event moved to another calendar of the account is not
+        this source's any more (Graph answers 404), though its id still resolves."""
+        return f"{self._calendar}/events/{quote(event_id, safe='')}"
 
     def _expanded(self) -> dict[str, str | int]:
         return {"$expand": self._expand} if self._expand else {}

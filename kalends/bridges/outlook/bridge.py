@@ -190,7 +190,9 @@ class OutlookBridge:
     async def create(self, ical: str, uid: str) -> RemoteEvent:
         draft = self._draft(ical)
         # transactionId: Graph answers a retried POST with the event the first one made.
-        transaction = hashlib.sha256(uid.encode()).hexdigest()[:36]
+        # Graph remembers transaction ids per mailbox: the calendar is part of the key.
+        seed = f"{self.api.calendar_id}\x00{uid}"
+        transaction = hashlib.sha256(seed.encode()).hexdigest()[:36]
         made = await self.api.create({**draft.master, "transactionId": transaction})
         sid = str(made["id"])
         if draft.overrides or draft.cancelled:
