@@ -11,6 +11,7 @@ import pytest
 from kalends.bridges.base import (
     AuthExpired,
     InvalidCursor,
+    NotFound,
     PreconditionFailed,
     RateLimited,
     RemoteEvent,
@@ -213,3 +214,29 @@ def test_a_full_listing_reads_properties_in_bulk_and_says_what_get_says(
         again = run(bridge.get(change.remote_id))
         assert (change.ical, change.version, change.uid) == (again.ical, again.version, again.uid)
     assert "mine@test" in {c.uid for c in listed}
+
+
+def test_one_uid_in_two_calendars_of_one_account_makes_two_events(
+    fake: GraphFake, vault: DictVault
+) -> None:
+    text = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:twice@test\r\n"
+        "DTSTAMP:20260101T000000Z\r\nDTSTART:20261221T100000Z\r\nDTEND:20261221T110000Z\r\n"
+        "SUMMARY:Both\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    home, work = fake.add_calendar("Home"), fake.add_calendar("Work")
+    for calendar in (home, work):
+        run(outlook_bridge(fake, calendar, vault).create(text, "twice@test"))
+    assert [e["subject"] for e in fake.events(home)] == ["Both"]
+    assert [e["subject"] for e in fake.events(work)] == ["Both"]
+
+
+def test_an_event_moved_to_another_calendar_is_no_longer_this_sources(
+    fake: GraphFake, calendar_id: str, bridge: OutlookBridge
+) -> None:
+    made = fake.create(calendar_id, timed("Moving", "2026-12-22"))
+    remote_id = immutable_id(fake, made["id"])
+    run(bridge.get(remote_id))
+    fake.move(made["id"], fake.add_calendar("Elsewhere"))
+    with pytest.raises(NotFound):
+        run(bridge.get(remote_id))
