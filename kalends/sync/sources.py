@@ -156,6 +156,10 @@ async def stop_channels_of_removed_sources(shared: Shared, settings: Settings) -
             from kalends.bridges.google.push import stop_leftover_channel
 
             await stop_leftover_channel(record, shared.vault)
+        elif record.provider == "graph":
+            from kalends.bridges.outlook.push import stop_leftover_subscription
+
+            await stop_leftover_subscription(record, shared.vault)
         await asyncio.to_thread(book.forget, record.channel_id)
         stopped += 1
     return stopped

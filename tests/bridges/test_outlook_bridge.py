@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -240,3 +241,43 @@ def test_an_event_moved_to_another_calendar_is_no_longer_this_sources(
     fake.move(made["id"], fake.add_calendar("Elsewhere"))
     with pytest.raises(NotFound):
         run(bridge.get(remote_id))
+
+
+def test_subscriptions_of_a_source_removed_from_the_admin_file_are_deleted_at_start(
+    fake: GraphFake, calendar_id: str, tmp_path: Path, password_hash: str
+) -> None:
+    from aiohttp import web
+
+    from kalends.bridges.outlook.push import GraphPushSettings, open_watch
+    from kalends.config import load_settings
+    from kalends.server.hooks import HOOKS, HookRouter, graph_hook
+    from kalends.sync.sources import Shared, stop_channels_of_removed_sources
+    from tests.bridges.test_google_bridge import _Book
+    from tests.harness import write_config
+
+    vault = signed_in_vault(fake, outlook_options(fake, calendar_id))
+    vault.rows["gone"] = dict(vault.rows["outlook-test"])  # the removed source's grant
+    bridge = outlook_bridge(fake, calendar_id, vault)
+    book, router = _Book(), HookRouter()
+
+    async def crash_with_a_subscription() -> None:
+        app = web.Application()
+        app[HOOKS] = router
+        app.router.add_post("/.kalends/hooks/graph", graph_hook)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        settings = GraphPushSettings("gone", "gone", url, router, book)
+        try:
+            await open_watch(bridge.api, settings, lambda: None)  # never closed: it died
+        finally:
+            await runner.cleanup()
+
+    run(crash_with_a_subscription())
+    before = len(fake.subscriptions)
+    assert before >= 1 and len(book.rows) == 1
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'k.db'}", password_hash)
+    shared = Shared(vault=vault, hooks=router, channels=book)
+    assert run(stop_channels_of_removed_sources(shared, load_settings(config))) == 1
+    assert book.rows == {} and len(fake.subscriptions) == before - 1

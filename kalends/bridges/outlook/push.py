@@ -9,18 +9,28 @@ notifications ask for it; a "missed" notification simply wakes the source for a 
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from kalends.bridges.context import Channel, ChannelBook, HookRegistry
+from kalends.bridges.base import BridgeError
+from kalends.bridges.context import Channel, ChannelBook, HookRegistry, SecretVault
 from kalends.bridges.outlook.api import GraphApi
 from kalends.bridges.outlook.series import graph_time
 from kalends.bridges.push import Opened, RenewingWatch
 
-__all__ = ["HOOK_PATH", "GraphPushSettings", "GraphSubscriptions", "open_watch"]
+__all__ = [
+    "HOOK_PATH",
+    "GraphPushSettings",
+    "GraphSubscriptions",
+    "open_watch",
+    "stop_leftover_subscription",
+]
+
+logger = logging.getLogger(__name__)
 
 HOOK_PATH = "/.kalends/hooks/graph"
 PROVIDER = "graph"
@@ -108,3 +118,31 @@ async def open_watch(
     watch = RenewingWatch(subscriptions, settings.book, settings.source, notify)
     await watch.start()
     return watch
+
+
+async def stop_leftover_subscription(record: Channel, vault: SecretVault) -> None:
+    """Delete a subscription whose source is gone from the admin file (best effort: one left
+    behind ends by itself within days, its notifications refused meanwhile)."""
+    from kalends.bridges.outlook.tokens import CACHE_KEY, GRAPH_AUTHORITY, MsalSettings, MsalTokens
+
+    try:
+        secrets = vault.get(record.account)
+    except ValueError:  # sealed with another key
+        return
+    if not secrets or CACHE_KEY not in secrets:
+        return
+    authority = secrets.get("authority") or GRAPH_AUTHORITY
+    verify = secrets.get("ca_file") or True
+    settings = MsalSettings(
+        secrets.get("client_id", ""), authority, verify,
+        instance_discovery=authority.startswith("https://login.microsoftonline.com/"),
+    )  # fmt: skip
+    tokens = MsalTokens(record.source, record.account, settings, vault)
+    api = GraphApi(record.api_url, tokens, "", name=f"outlook {record.source}", verify=verify)
+    try:
+        await api.unsubscribe(record.channel_id)
+    except BridgeError as error:
+        logger.info("deleting subscription %s of removed source %s: %s", record.channel_id,
+                    record.source, error)  # fmt: skip
+    finally:
+        await api.aclose()

@@ -121,14 +121,14 @@ class MsalTokens:
 
 def save_cache(vault: SecretVault, account: str, cache: Any, settings: MsalSettings) -> None:
     """Keep the account's msal cache (refresh tokens) sealed, with what it belongs to."""
-    vault.put(
-        account,
-        {
-            CACHE_KEY: cache.serialize(),
-            "client_id": settings.client_id,
-            "authority": settings.authority,
-        },
-    )
+    secrets = {
+        CACHE_KEY: cache.serialize(),
+        "client_id": settings.client_id,
+        "authority": settings.authority,
+    }
+    if isinstance(settings.verify, str):
+        secrets["ca_file"] = settings.verify
+    vault.put(account, secrets)
 
 
 def device_sign_in(
