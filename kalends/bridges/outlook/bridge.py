@@ -121,12 +121,12 @@ class OutlookBridge:
 
     async def _changes(self, items: Sequence[Resource]) -> list[RemoteChange]:
         touched: dict[str, bool] = {}  # series or event id -> removed
-        listed: dict[str, Resource] = {}  # single events Graph sent whole
+        listed: dict[str, Resource] = {}  # single events and series masters Graph sent whole
         for item in items:
             sid = str(item.get("seriesMasterId") or item["id"])
             removed = "@removed" in item and sid == item["id"]
             touched[sid] = touched.get(sid, True) and removed
-            if item.get("type") == "singleInstance" and "subject" in item:
+            if item.get("type") in ("singleInstance", "seriesMaster") and "subject" in item:
                 listed[sid] = item
         reads = (self._change(sid, gone, listed.get(sid)) for sid, gone in touched.items())
         return list(await asyncio.gather(*reads))
@@ -134,16 +134,17 @@ class OutlookBridge:
     async def _change(self, sid: str, removed: bool, listed: Resource | None) -> RemoteChange:
         if removed:
             return RemoteDeletion(sid)
+        known = None
         if listed is not None and self._bulk is not None and sid in self._bulk:
-            whole = {**listed, "singleValueExtendedProperties": self._bulk[sid]}
-            return self._event(sid, whole, [], ())
-        event = await self._read(sid)
+            known = {**listed, "singleValueExtendedProperties": self._bulk[sid]}
+        event = await self._read(sid, known)
         return event if event is not None else RemoteDeletion(sid)
 
-    async def _read(self, sid: str) -> RemoteEvent | None:
-        """Event or series ``sid`` read whole; None when it is gone."""
+    async def _read(self, sid: str, known: Resource | None = None) -> RemoteEvent | None:
+        """Event or series ``sid`` read whole (``known``: its master as listed, with Kalends'
+        properties); None when it is gone."""
         try:
-            master = await self.api.get(sid)
+            master = known if known is not None else await self.api.get(sid)
         except (NotFound, Gone):
             return None
         except ApiFailure as error:
