@@ -115,20 +115,6 @@ class GraphApi:
                 return found
             page = await self.follow(str(page["@odata.nextLink"]))
 
-    async def occurrences(self, start: str, end: str) -> dict[str, list[dict[str, Any]]]:
-        """Every occurrence and exception of every series in [start, end), by series id,
-        read from the calendar view in pages of 1,000."""
-        params: dict[str, str | int] = {"startDateTime": start, "endDateTime": end, "$top": 1000}
-        page = await self.api.call("GET", f"{self._calendar}/calendarView", params=params)
-        found: dict[str, list[dict[str, Any]]] = {}
-        while True:
-            for event in page.get("value", []):
-                if event.get("seriesMasterId"):
-                    found.setdefault(str(event["seriesMasterId"]), []).append(event)
-            if not page.get("@odata.nextLink"):
-                return found
-            page = await self.follow(str(page["@odata.nextLink"]))
-
     async def find_by_property(self, property_id: str, value: str) -> list[dict[str, Any]]:
         """Singles and series masters of the calendar carrying this extended property value."""
         condition = (

@@ -84,7 +84,6 @@ class OutlookBridge:
         # During a full listing: every event's extended properties, read in bulk at its start,
         # so that a listed event need not be read again one by one for them.
         self._bulk: dict[str, list[dict[str, Any]]] | None = None
-        self._bulk_occurrences: dict[str, list[dict[str, Any]]] = {}
 
     def __repr__(self) -> str:
         return f"OutlookBridge({self.api.calendar_id or 'default calendar'!r})"
@@ -98,9 +97,7 @@ class OutlookBridge:
 
     async def list_changes(self, cursor: str | None, page: str | None = None) -> ChangePage:
         if cursor is None and page is None:
-            w = self.window
             self._bulk = await self.api.properties()
-            self._bulk_occurrences = await self.api.occurrences(w.text(w.start), w.text(w.end))
         try:
             if page is not None:
                 body = await self.api.follow(page)
@@ -116,7 +113,7 @@ class OutlookBridge:
         changes = await self._changes(body.get("value", []))
         next_page = body.get("@odata.nextLink")
         if not next_page:
-            self._bulk, self._bulk_occurrences = None, {}
+            self._bulk = None
         delta = None if next_page else body.get("@odata.deltaLink")
         if not next_page and not delta:
             raise Transient("Graph ended a delta listing without a delta link")
@@ -157,12 +154,7 @@ class OutlookBridge:
         if master.get("type") != "seriesMaster":
             return self._event(sid, master, [], ())
         w = self.window
-        if known is not None and sid in self._bulk_occurrences:
-            # A full listing: the calendar view was read at its start. A series it does not
-            # hold (made since) is read on its own, never taken as having no occurrences.
-            occurrences = self._bulk_occurrences[sid]
-        else:
-            occurrences = await self.api.instances(sid, w.text(w.start), w.text(w.end))
+        occurrences = await self.api.instances(sid, w.text(w.start), w.text(w.end))
         exceptions = [o for o in occurrences if o.get("type") == "exception"]
         present = {_original_key(o, master) for o in occurrences}
         rule_only = to_ical(GraphSeries(master, ()), zones=self._zones)
