@@ -7,7 +7,10 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
 
 from kalends.config import load_settings
 from kalends.security.passwords import hash_password
@@ -87,3 +90,46 @@ def start_server(config: Path) -> tuple[subprocess.Popen[str], str]:
             ).start()
             return server, url
     raise RuntimeError("server did not start")
+
+
+@dataclass(frozen=True)
+class Provider:
+    """How a latency run edits one provider's event and sees a CalDAV edit arrive there."""
+
+    name: str
+    href: Callable[[int], str]  # edit number -> the event's CalDAV path under the server
+    rename: Callable[[int, str], None]  # edit number, new title -> edit it at the provider
+    title: Callable[[int], str]  # edit number -> the event's title at the provider now
+
+
+def edit_both_ways(config: Path, ready: Callable[[], object], provider: Provider,
+                   edits: int) -> tuple[list[float], list[float]]:  # fmt: skip
+    """On a running ``kalends serve``: seconds from a provider edit to CalDAV serving it, and
+    from a CalDAV edit to the provider holding it, ``edits`` times each."""
+    server, url = start_server(config)
+    try:
+        until(ready, "push notifications set up")
+        with httpx.Client(auth=("alice", PASSWORD), timeout=10) as client:
+            timed = [_edit_both_ways_once(client, url, provider, e) for e in range(edits)]
+        return [inbound for inbound, _ in timed], [outbound for _, outbound in timed]
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def _edit_both_ways_once(
+    client: httpx.Client, url: str, provider: Provider, e: int
+) -> tuple[float, float]:
+    href, marker, ours = url + provider.href(e), f"({provider.name} edit {e})", f"(caldav edit {e})"
+    started = time.perf_counter()
+    provider.rename(e, f"Event {marker}")
+    until(lambda: marker in client.get(href).text, f"{provider.name} -> CalDAV")
+    inbound = time.perf_counter() - started
+    time.sleep(0.1)
+    text = client.get(href).text.replace(marker, ours)
+    started = time.perf_counter()
+    client.put(href, content=text, headers={"Content-Type": "text/calendar"})
+    until(lambda: ours in provider.title(e), f"CalDAV -> {provider.name}")
+    outbound = time.perf_counter() - started
+    time.sleep(0.1)
+    return inbound, outbound

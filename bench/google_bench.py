@@ -16,22 +16,18 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from multiprocessing.managers import BaseManager
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.benchlib import (  # noqa: E402
-    PASSWORD,
+    Provider,
+    edit_both_ways,
     initial_sync,
     percentile,
-    start_server,
-    until,
     write_config,
 )
 from kalends.config import load_settings  # noqa: E402
@@ -104,33 +100,20 @@ def sign_in(config: Path, fake: Any) -> None:
     engine.dispose()
 
 
-def latencies(config: Path, fake: Any, events: int, edits: int) -> tuple[list[float], ...]:
-    server, url = start_server(config)
-    try:
-        until(lambda: fake.channel_count() > 0, "a watch channel")
-        singles = [e for e in fake.events(CALENDAR) if not e.get("recurrence")]
-        inbound, outbound = [], []
-        with httpx.Client(auth=("alice", PASSWORD), timeout=10) as client:
-            for e in range(edits):
-                event = singles[(e * 53) % len(singles)]
-                href = f"{url}/alice/work/{event['iCalUID']}.ics"
-                marker = f"(google edit {e})"
-                started = time.perf_counter()
-                fake.patch(CALENDAR, event["id"], {"summary": f"Event {marker}"})
-                until(lambda h=href, m=marker: m in client.get(h).text, "Google -> CalDAV")
-                inbound.append(time.perf_counter() - started)
-                time.sleep(0.1)
-                text = client.get(href).text.replace(marker, f"(caldav edit {e})")
-                started = time.perf_counter()
-                client.put(href, content=text, headers={"Content-Type": "text/calendar"})
-                until(lambda i=event["id"], m=f"(caldav edit {e})":
-                       m in fake.get(CALENDAR, i)["summary"], "CalDAV -> Google")  # fmt: skip
-                outbound.append(time.perf_counter() - started)
-                time.sleep(0.1)
-        return inbound, outbound
-    finally:
-        server.terminate()
-        server.wait(30)
+def latencies(config: Path, fake: Any, edits: int) -> tuple[list[float], list[float]]:
+    singles = [e for e in fake.events(CALENDAR) if not e.get("recurrence")]
+
+    def pick(e: int) -> dict[str, Any]:
+        event: dict[str, Any] = singles[(e * 53) % len(singles)]
+        return event
+
+    provider = Provider(
+        "Google",
+        href=lambda e: f"/alice/work/{pick(e)['iCalUID']}.ics",
+        rename=lambda e, title: fake.patch(CALENDAR, pick(e)["id"], {"summary": title}),
+        title=lambda e: str(fake.get(CALENDAR, pick(e)["id"])["summary"]),
+    )
+    return edit_both_ways(config, lambda: fake.channel_count() > 0, provider, edits)
 
 
 def main() -> None:
@@ -149,7 +132,7 @@ def main() -> None:
         config = google_config(directory, fake)
         sign_in(config, fake)
         seconds = initial_sync(config, "work", args.events)
-        inbound, outbound = latencies(config, fake, args.events, args.edits)
+        inbound, outbound = latencies(config, fake, args.edits)
         fake.stop()
     print(f"events: {args.events} ({args.events // 10} recurring, {args.events // 10} all-day)")
     print(f"initial sync, pages of 250: {seconds:.1f} s (target <= 30 s)")

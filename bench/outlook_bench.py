@@ -18,22 +18,18 @@ import argparse
 import datetime as dt
 import sys
 import tempfile
-import time
 from multiprocessing.managers import BaseManager
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.benchlib import (  # noqa: E402
-    PASSWORD,
+    Provider,
+    edit_both_ways,
     initial_sync,
     percentile,
-    start_server,
-    until,
     write_config,
 )
 from kalends.bridges.outlook.options import sign_in_outlook  # noqa: E402
@@ -123,33 +119,20 @@ def sign_in(config: Path) -> None:
     engine.dispose()
 
 
-def latencies(config: Path, fake: Any, cid: str, edits: int) -> tuple[list[float], ...]:
-    server, url = start_server(config)
-    try:
-        until(lambda: fake.subscription_count() > 0, "a Graph subscription")
-        singles = [e for e in fake.events(cid) if e.get("type") == "singleInstance"]
-        inbound, outbound = [], []
-        with httpx.Client(auth=("alice", PASSWORD), timeout=10) as client:
-            for e in range(edits):
-                event = singles[(e * 53) % len(singles)]
-                href = f"{url}/alice/office/{event['iCalUId']}.ics"
-                marker = f"(outlook edit {e})"
-                started = time.perf_counter()
-                fake.update(event["id"], {"subject": f"Event {marker}"})
-                until(lambda h=href, m=marker: m in client.get(h).text, "Outlook -> CalDAV")
-                inbound.append(time.perf_counter() - started)
-                time.sleep(0.1)
-                text = client.get(href).text.replace(marker, f"(caldav edit {e})")
-                started = time.perf_counter()
-                client.put(href, content=text, headers={"Content-Type": "text/calendar"})
-                until(lambda i=event["id"], m=f"(caldav edit {e})":
-                      m in fake.get(i)["subject"], "CalDAV -> Outlook")  # fmt: skip
-                outbound.append(time.perf_counter() - started)
-                time.sleep(0.1)
-        return inbound, outbound
-    finally:
-        server.terminate()
-        server.wait(30)
+def latencies(config: Path, fake: Any, cid: str, edits: int) -> tuple[list[float], list[float]]:
+    singles = [e for e in fake.events(cid) if e.get("type") == "singleInstance"]
+
+    def pick(e: int) -> dict[str, Any]:
+        event: dict[str, Any] = singles[(e * 53) % len(singles)]
+        return event
+
+    provider = Provider(
+        "Outlook",
+        href=lambda e: f"/alice/office/{pick(e)['iCalUId']}.ics",
+        rename=lambda e, title: fake.update(pick(e)["id"], {"subject": title}),
+        title=lambda e: str(fake.get(pick(e)["id"])["subject"]),
+    )
+    return edit_both_ways(config, lambda: fake.subscription_count() > 0, provider, edits)
 
 
 def main() -> None:
