@@ -38,12 +38,12 @@ from kalends.bridges.google.mapping import (
 from kalends.bridges.google.overrides import write_overrides
 from kalends.bridges.google.series import (
     event_id_for,
-    is_composite,
     members_of,
     series_id,
     series_version,
 )
 from kalends.bridges.http import Conflict, Gone
+from kalends.bridges.versions import is_composite
 from kalends.ical_zones import ZoneBlocks
 
 __all__ = ["GoogleBridge"]

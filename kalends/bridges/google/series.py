@@ -13,16 +13,14 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from kalends.bridges.versions import composite_version
+
 __all__ = [
-    "COMPOSITE_PREFIX",
     "event_id_for",
-    "is_composite",
     "members_of",
     "series_id",
     "series_version",
 ]
-
-COMPOSITE_PREFIX = "series:"
 
 
 def series_id(resource: Mapping[str, Any]) -> str:
@@ -47,12 +45,7 @@ def series_version(
         return str(master.get("etag", ""))
     tags = [str(master.get("etag", "")) if master is not None else "-"]
     tags.extend(f"{r.get('id')}={r.get('etag', '')}" for r in exceptions)
-    digest = hashlib.sha256("|".join(tags).encode()).hexdigest()[:32]
-    return COMPOSITE_PREFIX + digest
-
-
-def is_composite(version: str | None) -> bool:
-    return version is not None and version.startswith(COMPOSITE_PREFIX)
+    return composite_version(tags)
 
 
 def event_id_for(uid: str) -> str:

@@ -42,9 +42,9 @@ from kalends.bridges.outlook.mapping import (
 )
 from kalends.bridges.outlook.series import (
     expected_keys,
-    is_composite,
     series_version,
 )
+from kalends.bridges.versions import is_composite
 from kalends.ical import uid_of
 from kalends.ical_zones import ZoneBlocks
 

@@ -7,7 +7,6 @@ ones Graph still lists; every one missing is a deleted occurrence (an EXDATE).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -15,12 +14,13 @@ from typing import Any
 import icalendar
 from dateutil import rrule
 
+from kalends.bridges.versions import composite_version
+
 __all__ = [
-    "COMPOSITE_PREFIX", "expected_keys", "graph_time", "is_composite", "key_of",
+    "expected_keys", "graph_time", "key_of",
     "series_version",
 ]  # fmt: skip
 
-COMPOSITE_PREFIX = "series:"
 MAX_OCCURRENCES = 5000
 
 
@@ -93,8 +93,4 @@ def series_version(
     tags = [str(master.get("@odata.etag", "")) if master is not None else "-"]
     tags.extend(f"{e.get('id')}={e.get('@odata.etag', '')}" for e in exceptions)
     tags.extend(f"-{key}" for key in gone)
-    return COMPOSITE_PREFIX + hashlib.sha256("|".join(tags).encode()).hexdigest()[:32]
-
-
-def is_composite(version: str | None) -> bool:
-    return version is not None and version.startswith(COMPOSITE_PREFIX)
+    return composite_version(tags)
