@@ -74,7 +74,7 @@ async def full_listing(bridge: Bridge) -> tuple[list[RemoteEvent], list[str], in
         events.extend(change for change in page.changes if isinstance(change, RemoteEvent))
         unreadable.extend(page.unreadable)
         if page.next_page is None:
-            assert page.cursor == "vault"
+            assert page.cursor is not None
             return events, unreadable, pages
         assert page.cursor is None
         page = await bridge.list_changes(None, page.next_page)

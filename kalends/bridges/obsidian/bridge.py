@@ -1,9 +1,11 @@
 """The Obsidian bridge: a folder of Full Calendar notes as a calendar.
 
-remote_id is the note's vault-relative path, version a hash of its bytes. Every listing is a
-full one (a folder has no change log), paged by offset. File work runs in a worker thread;
-writes are serialised by a lock and re-check the file's hash right before replacing it, since
-Obsidian, Obsidian Sync, iCloud or git may write the same note at any time.
+remote_id is the note's vault-relative path, version a hash of its bytes. A folder has no
+change log: a listing is a full one, unless the file watcher (``watch``) ran since the previous
+listing and can say which notes changed (``listing``). Listings are paged by offset. File work
+runs in a worker thread; writes are serialised by a lock and re-check the file's hash right
+before replacing it, since Obsidian, Obsidian Sync, iCloud or git may write the same note at
+any time.
 """
 
 from __future__ import annotations
@@ -24,14 +26,17 @@ from kalends.bridges.base import (
     NotFound,
     PreconditionFailed,
     RemoteChange,
+    RemoteDeletion,
     RemoteEvent,
     SourceOptionError,
     Unsupported,
     Watch,
 )
 from kalends.bridges.obsidian.catalog import Catalog, parse_note
+from kalends.bridges.obsidian.changes import ChangeLog
 from kalends.bridges.obsidian.frontmatter import FrontmatterError, rewrite, split
 from kalends.bridges.obsidian.icalin import event_from_ical
+from kalends.bridges.obsidian.listing import FULL_EVERY, Lister, Scope
 from kalends.bridges.obsidian.mapping import note_updates
 from kalends.bridges.obsidian.model import EventData, NoteError, zone_named
 from kalends.bridges.obsidian.notewrite import frontmatter_updates
@@ -39,9 +44,7 @@ from kalends.bridges.obsidian.vault import Vault, check_folder_option, file_vers
 from kalends.bridges.obsidian.watch import FolderWatch
 from kalends.ical import ICalError, uid_of
 
-__all__ = ["CURSOR", "ObsidianBridge", "check_options"]
-
-CURSOR = "vault"  # listings are always complete, so the cursor carries nothing
+__all__ = ["ObsidianBridge", "check_options"]
 
 
 def check_options(folder: str, timezone: str | None) -> None:
@@ -68,14 +71,19 @@ class ObsidianBridge:
         timezone: str | None = None,
         *,
         page_size: int = 500,
+        full_listing_every: float = FULL_EVERY,
     ) -> None:
+        """``full_listing_every``: seconds after which a listing reads every note again even
+        while a watcher reports the changes (a safety net for events a watcher missed)."""
         check_options(folder, timezone)
         self.timezone = timezone
         self.page_size = page_size
         self._vault = Vault(vault, folder)
         self._catalog = Catalog(self._vault)
+        self._changes = ChangeLog()
+        self._lister = Lister(self._vault, self._catalog, self._changes, full_listing_every)
         self._lock = threading.Lock()  # one write at a time; held inside worker threads
-        self._listing: tuple[str, list[str]] | None = None
+        self._listing: tuple[str, Scope] | None = None
         self._watches: list[FolderWatch] = []
 
     @property
@@ -96,34 +104,38 @@ class ObsidianBridge:
     # -- reading -------------------------------------------------------------------------------
 
     async def list_changes(self, cursor: str | None, page: str | None = None) -> ChangePage:
-        return await asyncio.to_thread(self._page, page)
+        return await asyncio.to_thread(self._page, cursor, page)
 
-    def _page(self, page: str | None) -> ChangePage:
-        # A page token is "<listing id>:<offset>" into the names this bridge listed first.
+    def _page(self, cursor: str | None, page: str | None) -> ChangePage:
+        # A page token is "<listing id>:<offset>" into the notes this listing reads.
         if page is None:
-            listing = secrets.token_hex(6)
-            self._listing = (listing, self._catalog.remote_ids())
+            listing, scope = secrets.token_hex(6), self._lister.scope(cursor)
+            self._listing = (listing, scope)
             offset = 0
         else:
             listing, _, number = page.partition(":")
             if self._listing is None or self._listing[0] != listing or not number.isdigit():
                 raise InvalidCursor("this page belongs to a listing that is no longer kept")
-            offset = int(number)
+            scope, offset = self._listing[1], int(number)
             self._vault.events_folder()  # refuses the folder if it became a link meanwhile
-        remote_ids = self._listing[1]
-        chunk = remote_ids[offset : offset + self.page_size]
+        chunk = scope.remote_ids[offset : offset + self.page_size]
         changes: list[RemoteChange] = []
+        if offset == 0:
+            changes.extend(RemoteDeletion(remote_id) for remote_id in scope.deleted)
         unreadable: list[str] = []
         for remote_id in chunk:
             entry = self._catalog.entry(remote_id, self._vault.listed_path(remote_id))
-            if entry is not None and entry.event is not None:
+            if entry is None:  # gone since the listing began: a full one simply omits it
+                if not scope.complete:
+                    changes.append(RemoteDeletion(remote_id))
+            elif entry.event is not None:
                 changes.append(entry.event)
-            elif entry is not None:
+            else:
                 unreadable.append(remote_id)
         end = offset + len(chunk)
-        if end < len(remote_ids):
-            return ChangePage(changes, f"{listing}:{end}", None, True, unreadable)
-        return ChangePage(changes, None, CURSOR, True, unreadable)
+        if end < len(scope.remote_ids):
+            return ChangePage(changes, f"{listing}:{end}", None, scope.complete, unreadable)
+        return ChangePage(changes, None, scope.cursor, scope.complete, unreadable)
 
     async def get(self, remote_id: str) -> RemoteEvent:
         return await asyncio.to_thread(self._get, remote_id)
@@ -237,7 +249,7 @@ class ObsidianBridge:
         folder = await asyncio.to_thread(self._vault.events_folder, create=True)
         if folder is None:
             raise BridgeError(f"the events folder {self._vault.folder!r} is not a directory")
-        watch = FolderWatch(folder, notify)
+        watch = FolderWatch(folder, notify, self._changes)
         await watch.started()
         self._watches.append(watch)
         return watch

@@ -12,6 +12,7 @@ import os
 import stat
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -83,23 +84,36 @@ class Catalog:
         self._entries: dict[str, Entry] = {}
         self._logged: dict[str, str] = {}  # remote id -> version whose problem was logged
         self._lock = threading.RLock()  # calls come from several worker threads
+        self._unsettled: set[str] = set()
         self.problems: dict[str, str] = {}
 
     def remote_ids(self) -> list[str]:
         """Every note of the folder, in path order; forgets notes no longer there."""
         found = [self._vault.remote_id(name) for name in self._vault.note_names()]
-        present = set(found)
+        self.retain(found)
+        return found
+
+    def retain(self, remote_ids: Iterable[str]) -> None:
+        """Forget every note but these (the notes a full listing found)."""
+        present = set(remote_ids)
         with self._lock:
             for cache in (self._entries, self._logged, self.problems):
                 for gone in [key for key in cache if key not in present]:
                     del cache[gone]
-        return found
+            self._unsettled &= present
 
     def forget(self, remote_id: str) -> None:
         with self._lock:
             self._entries.pop(remote_id, None)
             self._logged.pop(remote_id, None)
             self.problems.pop(remote_id, None)
+            self._unsettled.discard(remote_id)
+
+    def unsettled(self) -> list[str]:
+        """Notes read so soon after a write that the next edit may not show in their stat:
+        a listing that reads only the notes that changed must read these again too."""
+        with self._lock:
+            return list(self._unsettled)
 
     def entry(self, remote_id: str, path: str) -> Entry | None:
         """The note at ``path`` now (None when gone), from the cache while its stat is the same."""
@@ -145,6 +159,10 @@ class Catalog:
 
     def _store(self, remote_id: str, entry: Entry) -> Entry:
         self._entries[remote_id] = entry
+        if entry.settled:
+            self._unsettled.discard(remote_id)
+        else:
+            self._unsettled.add(remote_id)
         if entry.problem is None:
             self.problems.pop(remote_id, None)
             self._logged.pop(remote_id, None)
