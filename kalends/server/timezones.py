@@ -5,15 +5,24 @@ entry. One user's upload defining "Europe/Berlin" (or Outlook's "Customized Time
 would then shift the times of every later object, of any user, that names the zone without
 defining it. Here the map is per thread, and each request starts with only vobject's own entries:
 a zone is either defined in the data being read, or looked up by its IANA name.
+
+Building a zone from a VTIMEZONE is the dearest part of reading most events: dateutil walks
+its rules from their DTSTART (often 1970) for every offset it is asked. So each thread keeps
+the zones it built, by the exact text vobject hands to dateutil: the same definition gives
+the same zone object, whose rule caches then stay warm from one request to the next. Per
+thread, as dateutil's zone caches are not safe to share between threads.
 """
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Iterator, MutableMapping
-from typing import Any
+from types import ModuleType
+from typing import IO, Any
 
 import vobject.icalendar
+from dateutil import tz
 
 
 class PerThreadZones(MutableMapping[str, Any]):
@@ -48,8 +57,33 @@ class PerThreadZones(MutableMapping[str, Any]):
         return len(self._zones())
 
 
+class BuiltZones(ModuleType):
+    """``dateutil.tz`` as vobject sees it, with ``tzical`` answered from the current thread's
+    zones built before (at most ``limit`` per thread: a flood of one-off definitions is
+    forgotten, not hoarded)."""
+
+    def __init__(self, limit: int = 256) -> None:
+        super().__init__("dateutil.tz")
+        self._limit = limit
+        self._local = threading.local()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(tz, name)
+
+    def tzical(self, fileobj: IO[str]) -> Any:
+        text = fileobj.read()
+        built: dict[str, Any] | None = getattr(self._local, "built", None)
+        if built is None or len(built) >= self._limit:
+            built = self._local.built = {}
+        zone = built.get(text)
+        if zone is None:
+            zone = built[text] = tz.tzical(io.StringIO(text))
+        return zone
+
+
 def install_per_thread_zones() -> PerThreadZones:
-    """Give vobject a per-thread zone map in place of its process-wide one (once per process).
+    """Give vobject a per-thread zone map in place of its process-wide one, and a per-thread
+    memory of the zones it built (once per process).
 
     Called by the server at start, never on import. vobject's own entries are kept: its UTC is
     compared by identity first, and any other UTC costs a comparison of 20 years of transitions
@@ -60,4 +94,5 @@ def install_per_thread_zones() -> PerThreadZones:
         return current
     zones = PerThreadZones(current)
     vobject.icalendar.__tzidMap = zones  # registerTzid and getTzid look it up on every call
+    vobject.icalendar.tz = BuiltZones()  # gettzinfo builds each VTIMEZONE with tz.tzical
     return zones

@@ -3,6 +3,8 @@ the same TZID disagree."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from kalends.server.timezones import install_per_thread_zones
 from kalends.sync.sqlwrites import ZoneCache, prepare_item
 
@@ -47,3 +49,37 @@ def test_known_blocks_are_reused_and_a_different_block_is_read_anew() -> None:
     assert starts[0] == starts[1] == starts[2] == starts[4] == starts[5]
     assert starts[2] - starts[3] == 11 * 3600  # 09:00 at +01:00 vs 09:00 at +12:00
     assert cached[1].serialize() == texts[1], "the stored text keeps its VTIMEZONE"
+
+
+def test_each_thread_builds_a_definition_once_and_a_different_one_anew() -> None:
+    import io
+    import threading
+
+    from kalends.server.timezones import BuiltZones
+
+    built = BuiltZones(limit=3)
+    plus_one, plus_five = custom("+0100"), custom("+0500")
+    first = built.tzical(io.StringIO(plus_one))
+    assert built.tzical(io.StringIO(plus_one)) is first, "the same text: the same zone object"
+    other = built.tzical(io.StringIO(plus_five))
+    assert other is not first
+    moment = datetime(2026, 1, 5, 9)
+    assert other.get().utcoffset(moment) != first.get().utcoffset(moment)
+    elsewhere: list[object] = []
+    worker = threading.Thread(target=lambda: elsewhere.append(built.tzical(io.StringIO(plus_one))))
+    worker.start()
+    worker.join()
+    assert elsewhere[0] is not first, "threads never share dateutil's zone caches"
+    for offset in ("+0200", "+0300"):  # over the limit: what was built is forgotten
+        built.tzical(io.StringIO(custom(offset)))
+    assert built.tzical(io.StringIO(plus_one)) is not first
+    assert built.tzutc is not None  # the rest of dateutil.tz is still there
+
+
+def test_a_zone_built_before_still_gives_each_object_its_own_times() -> None:
+    install_per_thread_zones().reset()
+    odd = "Customized Time Zone"
+    for offset, expected in (("+0100", 8), ("+0500", 4), ("+0100", 8)):
+        item = prepare_item("u/c", f"{offset}.ics", event(offset, custom(offset), odd))
+        start = item.vobject_item.vevent.dtstart.value
+        assert start.astimezone(UTC).hour == expected
