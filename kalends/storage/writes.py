@@ -60,7 +60,7 @@ def _record_change(
     return new_rev
 
 
-def _item_values(item: Any, rev: int, now: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def item_values(item: Any, rev: int, now: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Row values for a prepared Radicale item, and its occurrence rows."""
     tr_start, tr_end = item.time_range
     component = item.component_name
@@ -105,7 +105,7 @@ def upsert_item(
     """
     now = time.time()
     rev = _record_change(conn, collection_id, href, now, rev)
-    values, occurrence_rows = _item_values(item, rev, now)
+    values, occurrence_rows = item_values(item, rev, now)
     fingerprint: str = values["fingerprint"]
     old = conn.execute(
         select(*FULL_COLUMNS).where(items.c.collection_id == collection_id, items.c.href == href)

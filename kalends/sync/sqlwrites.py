@@ -1,24 +1,38 @@
 """The write side of ``SqlSyncStore.apply``: one batch of applied actions in one transaction.
 
 Items are written one by one (each needs its own checks), while journal entries, status rows
-and consumed outbox rows are gathered and written with a few statements per batch: an initial
-import of thousands of events is bound by parsing, not by round trips.
+and consumed outbox rows are gathered and written with a few statements per batch. A large
+batch of nothing but new items (an initial import) goes further: the same checks are made in
+memory against what a few queries read for the whole batch, and the items and their
+occurrences are inserted with one statement each, so that an import of thousands of events is
+bound by parsing, not by round trips.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import vobject.icalendar as vobject_icalendar
 from radicale import item as radicale_item
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Column, Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from kalends.server.timezones import install_per_thread_zones
-from kalends.storage.models import items, journal, outbox, sync_status
+from kalends.storage.base import ORIGIN_KEY
+from kalends.storage.models import (
+    UID_PRESENT,
+    items,
+    journal,
+    occurrences,
+    outbox,
+    sync_status,
+    tombstones,
+)
 from kalends.storage.view_log import invalidate_tokens
-from kalends.storage.writes import bump_revision, delete_item, upsert_item
+from kalends.storage.writes import bump_revision, delete_item, item_values, upsert_item
 from kalends.sync.model import Action, Kind
 from kalends.sync.store import Applied, Outcome
 
@@ -32,8 +46,9 @@ BULK = 20
 class ZoneCache:
     """The time zones a batch has read already, by the exact text of their VTIMEZONE.
 
-    Reading a VTIMEZONE (vobject builds a tzinfo from its rules) costs more than the rest of
-    an event; an import repeats the same few blocks thousands of times. A block seen before is
+    Reading a VTIMEZONE's lines and registering its zone costs about as much as the rest of an
+    event, even with the zone itself built once per thread (kalends.server.timezones); an
+    import repeats the same few blocks thousands of times. A block seen before is
     left out of the text vobject reads, its tzinfo handed over instead: the same text gives the
     same zone. The stored text keeps every block.
     """
@@ -100,7 +115,16 @@ def _origin(action: Action) -> str:
     return "local" if action.write_remote else "remote"
 
 
-def _free_href(uid: str, taken: set[str]) -> str:
+def _creates(one: Applied) -> bool:
+    """Whether ``one`` writes a new item here, at an href of its own (nothing to compare)."""
+    action = one.action
+    return (
+        action.write_local and one.write_local and not one.local_pending
+        and action.href is None and action.expect_etag is None and action.local_text is not None
+    )  # fmt: skip
+
+
+def _free_href(uid: str, taken: Collection[str]) -> str:
     stem = "".join(c if c.isalnum() or c in "-_@." else "_" for c in uid)[:120] or "event"
     href, n = f"{stem}.ics", 1
     while href in taken:
@@ -127,6 +151,15 @@ class BatchWriter:
         self._rev: int | None = None  # one revision for every item of the batch
         self._zones = ZoneCache()
 
+    def apply_all(self, applied: Sequence[Applied]) -> list[Outcome]:
+        """Every action of the batch, in order (see the module's docstring for a bulk import)."""
+        engine_writes = self.conn.info.get(ORIGIN_KEY) is not None  # nothing queued back
+        if self.bulk and engine_writes and all(_creates(one) for one in applied):
+            created = self._create_all(applied)
+            if created is not None:
+                return created
+        return [self.apply(one) for one in applied]
+
     def apply(self, one: Applied) -> Outcome:
         action = one.action
         href = action.href or self._new_href(action.uid)
@@ -152,9 +185,18 @@ class BatchWriter:
             items.c.collection_id == self.collection_id, items.c.href == href
         )
 
-    def _new_href(self, uid: str) -> str:
+    def _new_href(
+        self, uid: str, present: Collection[str] | None = None, claimed: Collection[str] = ()
+    ) -> str:
+        """A free href for a new item of ``uid``: ``present``, when given, holds the hrefs
+        among the batch's first choices the collection has; ``claimed``, those the batch has
+        taken without writing them yet."""
         simple = _free_href(uid, set())
-        if self.conn.execute(self._etag_at(simple)).scalar() is None:
+        if present is None:
+            free = self.conn.execute(self._etag_at(simple)).scalar() is None
+        else:
+            free = simple not in present
+        if free and simple not in claimed:
             return simple
         stem = simple.removesuffix(".ics")
         taken = set(
@@ -164,7 +206,95 @@ class BatchWriter:
                 )
             ).scalars()
         )
-        return _free_href(uid, taken)
+        return _free_href(uid, taken.union(claimed))
+
+    # -- a bulk batch of new items ---------------------------------------------------------
+
+    def _create_all(self, applied: Sequence[Applied]) -> list[Outcome] | None:
+        """New items, each checked as ``apply`` checks it, inserted together; None (nothing
+        written) when the database refuses what the checks let through."""
+        if self._rev is None:
+            self._rev = bump_revision(self.conn, self.collection_id, self.now)
+        uids = {one.action.uid for one in applied}
+        hrefs = self._present(items.c.href, {_free_href(uid, set()) for uid in uids})
+        used = _UsedUids(lambda wanted: self._present(items.c.uid, wanted), uids)
+        claimed: set[str] = set()
+        rows: list[dict[str, Any]] = []
+        spans: list[list[dict[str, Any]]] = []
+        done: list[tuple[Applied, str, str | None, str]] = []  # (one, href, etag, refusal)
+        for one in applied:
+            href = self._new_href(one.action.uid, hrefs, claimed)
+            assert one.action.local_text is not None
+            try:
+                item = prepare_item(self.path, href, one.action.local_text, self._zones)
+                values, occurrence_rows = item_values(item, self._rev, self.now)
+                used.claim(values["uid"])
+            except ValueError as error:
+                done.append((one, href, None, str(error)))
+                continue
+            claimed.add(href)
+            rows.append({"collection_id": self.collection_id, "href": href, **values})
+            spans.append(occurrence_rows)
+            done.append((one, href, item.etag, ""))
+        if not self._insert(rows, spans):
+            return None
+        return [self._created(one, href, etag, refusal) for one, href, etag, refusal in done]
+
+    def _created(self, one: Applied, href: str, etag: str | None, refusal: str) -> Outcome:
+        if etag is None:
+            self._journal(href, one.action, "rejected", None, refusal)
+            return Outcome(one.action, True, None, href)
+        self._journal_action(href, one)
+        self._link(href, one, etag)
+        self.consumed.add(href)
+        return Outcome(one.action, True, etag, href)
+
+    def _present(self, column: Column[str], values: Collection[str]) -> set[str]:
+        """Which of ``values`` the collection's items hold in ``column`` (href or uid)."""
+        wanted, found = sorted(values), set[str]()
+        for start in range(0, len(wanted), _CHUNK):
+            query = select(column).where(
+                items.c.collection_id == self.collection_id,
+                column.in_(wanted[start : start + _CHUNK]),
+            )
+            if column is items.c.uid:
+                query = query.where(UID_PRESENT)  # so that the partial unique index serves
+            found.update(self.conn.execute(query).scalars())
+        return found
+
+    def _insert(self, rows: list[dict[str, Any]], spans: list[list[dict[str, Any]]]) -> bool:
+        """The items (and their occurrences), without tombstones at their hrefs any more."""
+        if not rows:
+            return True
+        cid = self.collection_id
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(insert(items), rows)
+        except IntegrityError:
+            return False
+        # Their ids read back by href: an INSERT ... RETURNING of many rows is answered one
+        # row per statement where the database does not promise the order of its answer.
+        hrefs = sorted(row["href"] for row in rows)
+        ids: dict[str, int] = {}
+        for start in range(0, len(hrefs), _CHUNK):
+            chunk = hrefs[start : start + _CHUNK]
+            read = select(items.c.href, items.c.id).where(
+                items.c.collection_id == cid, items.c.href.in_(chunk)
+            )
+            ids.update((href, item_id) for href, item_id in self.conn.execute(read))
+            self.conn.execute(
+                delete(tombstones).where(
+                    tombstones.c.collection_id == cid, tombstones.c.href.in_(chunk)
+                )
+            )
+        found = [
+            {**span, "item_id": ids[row["href"]], "collection_id": cid}
+            for row, item_spans in zip(rows, spans, strict=True)
+            for span in item_spans
+        ]
+        if found:
+            self.conn.execute(insert(occurrences), found)
+        return True
 
     def _write(self, href: str, text: str | None) -> str | None:
         if self._rev is None:
@@ -260,3 +390,27 @@ class BatchWriter:
                     outbox.c.id <= outbox_through,
                 )
             )
+
+
+class _UsedUids:
+    """The UIDs a bulk batch may not give a new item: those of the collection's items (read
+    for the batch's UIDs at once) and those of the items the batch has taken already."""
+
+    def __init__(
+        self, stored: Callable[[Collection[str]], set[str]], expected: Collection[str]
+    ) -> None:
+        self._read = stored  # which of these UIDs the collection's items hold
+        self._asked = set(expected)
+        self._stored = stored(self._asked - {""})
+        self._claimed: set[str] = set()
+
+    def claim(self, uid: str) -> None:
+        """ValueError, as an insert refused by the unique index says, when ``uid`` is used."""
+        if not uid:  # an item without UID: the index leaves those out
+            return
+        if uid not in self._asked:  # the text names another UID than its action
+            self._asked.add(uid)
+            self._stored |= self._read({uid})
+        if uid in self._stored or uid in self._claimed:
+            raise ValueError(f"UID {uid!r} is already used in this collection")
+        self._claimed.add(uid)
