@@ -16,9 +16,11 @@ from kalends.bridges.base import (
     PreconditionFailed,
     RateLimited,
     RemoteEvent,
+    Transient,
     Unsupported,
 )
 from kalends.bridges.outlook import OutlookBridge
+from kalends.bridges.outlook.api import BATCH_SIZE
 from kalends.ical import parse
 from tests.contract.outlook_harness import (
     DictVault,
@@ -28,6 +30,7 @@ from tests.contract.outlook_harness import (
     signed_in_vault,
 )
 from tests.fakes.graph import GraphFake, running_graph_fake
+from tests.fakes.graph.store import Change
 
 T = TypeVar("T")
 BERLIN = "W. Europe Standard Time"
@@ -108,6 +111,29 @@ def test_a_series_with_a_moved_and_a_deleted_occurrence_is_one_object(
     assert late.first("SUMMARY") == "Standup (late)"
 
 
+def test_an_all_day_series_ending_on_a_date_keeps_its_deleted_day(
+    fake: GraphFake, calendar_id: str, bridge: OutlookBridge
+) -> None:
+    """Its RRULE ends with a DATE UNTIL, which the occurrences it should have are worked out
+    from (they used to fail: dateutil takes UNTIL in UTC only)."""
+    daily = {
+        "pattern": {"type": "daily", "interval": 1},
+        "range": {"type": "endDate", "startDate": "2026-12-07", "endDate": "2026-12-11"},
+    }
+    master = fake.create(calendar_id, {
+        "subject": "Offsite", "isAllDay": True, "recurrence": daily,
+        "start": {"dateTime": "2026-12-07T00:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-12-08T00:00:00", "timeZone": "UTC"},
+    })  # fmt: skip
+    occurrences = fake.instances(master["id"], "2026-12-01T00:00:00Z", "2027-01-01T00:00:00Z")
+    assert len(occurrences) == 5
+    fake.delete(occurrences[2]["id"])
+    changes, _ = run(everything(bridge, None))
+    (series,) = parse(changes[0].ical).sub("VEVENT")
+    assert series.first("RRULE") == "FREQ=DAILY;UNTIL=20261211"
+    assert series.first("EXDATE") == "20261209"
+
+
 def test_a_series_written_over_caldav_reaches_outlook_with_its_exceptions(
     fake: GraphFake, bridge: OutlookBridge
 ) -> None:
@@ -128,6 +154,48 @@ def test_a_series_written_over_caldav_reaches_outlook_with_its_exceptions(
     assert series.first("EXDATE") == "20261221T090000"
     assert moved.first("DTSTART") == "20261214T150000"
     assert again.version == created.version
+
+
+def _edit_in_outlook_right_after(fake: GraphFake, subject: str) -> None:
+    """The Outlook user renames the event the moment a write leaves it titled ``subject``,
+    before anything Kalends reads afterwards."""
+
+    def edit(change: Change) -> None:
+        if change.record.body.get("subject") == subject and not change.record.deleted:
+            fake.store.listeners.remove(edit)
+            fake.update(change.record.rid, {"subject": f"{subject} (edited in Outlook)"})
+
+    fake.store.listeners.append(edit)
+
+
+@pytest.mark.parametrize("recurrence", ["", "RRULE:FREQ=WEEKLY;COUNT=3\r\n"])
+def test_an_outlook_edit_made_right_after_a_write_is_not_taken_for_it(
+    fake: GraphFake, bridge: OutlookBridge, recurrence: str
+) -> None:
+    """What a write returns is what it wrote, with that write's version: the edit made in
+    between comes with the next listing instead of passing for Kalends' own write."""
+    text = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:raced@test\r\n"
+        "DTSTAMP:20260101T000000Z\r\nDTSTART:20261209T100000Z\r\nDTEND:20261209T110000Z\r\n"
+        f"{recurrence}SUMMARY:Draft\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    _, cursor = run(everything(bridge, None))
+    _edit_in_outlook_right_after(fake, "Draft")
+    created = run(bridge.create(text, "raced@test"))
+    assert parse(created.ical).sub("VEVENT")[0].first("SUMMARY") == "Draft"
+    changes, cursor = run(everything(bridge, cursor))
+    [listed] = [c for c in changes if isinstance(c, RemoteEvent)]
+    assert listed.version != created.version
+    assert parse(listed.ical).sub("VEVENT")[0].first("SUMMARY") == "Draft (edited in Outlook)"
+
+    _edit_in_outlook_right_after(fake, "Second draft")
+    second = text.replace("SUMMARY:Draft", "SUMMARY:Second draft")
+    updated = run(bridge.update(listed.remote_id, second, listed.version))
+    assert parse(updated.ical).sub("VEVENT")[0].first("SUMMARY") == "Second draft"
+    changes, _ = run(everything(bridge, cursor))
+    [again] = [c for c in changes if isinstance(c, RemoteEvent)]
+    assert again.version != updated.version
+    assert parse(again.ical).sub("VEVENT")[0].first("SUMMARY") == "Second draft (edited in Outlook)"
 
 
 def test_an_expired_delta_link_is_an_invalid_cursor(
@@ -218,6 +286,53 @@ def test_a_full_listing_reads_properties_in_bulk_and_says_what_get_says(
         again = run(bridge.get(change.remote_id))
         assert (change.ical, change.version, change.uid) == (again.ical, again.version, again.uid)
     assert "mine@test" in {c.uid for c in listed}
+
+
+def test_the_occurrences_of_many_series_are_read_in_batches_as_one_by_one(
+    fake: GraphFake, calendar_id: str, bridge: OutlookBridge
+) -> None:
+    """Batches of at most 20 calls; a call that failed inside its batch is made again alone."""
+    made = [fake.create(calendar_id, timed(f"Weekly {n}", "2026-12-07", recurrence=WEEKLY))
+            for n in range(BATCH_SIZE + 3)]  # fmt: skip
+    ids = [immutable_id(fake, m["id"]) for m in made]
+    occurrences = fake.instances(made[4]["id"], "2026-12-01T00:00:00Z", "2027-02-01T00:00:00Z")
+    fake.delete(occurrences[1]["id"])
+    start, end = bridge.window.text(bridge.window.start), bridge.window.text(bridge.window.end)
+
+    async def one_by_one() -> list[list[dict[str, Any]]]:
+        return [await bridge.api.instances(sid, start, end) for sid in ids]
+
+    alone = run(one_by_one())
+    before, failed = len(fake.requests), fake.faults.failed
+    fake.fail_next(503, method="GET", path_contains="/instances")  # inside the first batch
+    batched = run(bridge.api.instances_of(ids, start, end))
+    assert fake.faults.failed == failed + 1
+    assert batched == alone and len(batched[4]) == 4
+    batches = [r for r in fake.requests[before:] if r[:2] == ("POST", "/v1.0/$batch")]
+    assert len(batches) == 2, "20 calls a batch"
+
+
+def test_a_page_read_ahead_that_failed_is_read_again_when_asked_for(
+    fake: GraphFake, calendar_id: str, bridge: OutlookBridge
+) -> None:
+    for n in range(4):
+        fake.create(calendar_id, timed(f"Single {n}", f"2026-12-1{n}"))
+    fake.create(calendar_id, timed("Weekly", "2026-12-07", recurrence=WEEKLY))
+    expected, _ = run(everything(bridge, None))
+
+    async def with_a_failed_page() -> list[Any]:
+        fake.fail_next(503, method="GET", path_contains="skiptoken")  # the second page
+        first = await bridge.list_changes(None)
+        assert first.next_page is not None
+        with pytest.raises(Transient):
+            await bridge.list_changes(None, first.next_page)
+        changes, page = list(first.changes), await bridge.list_changes(None, first.next_page)
+        while page.next_page is not None:
+            changes.extend(page.changes)
+            page = await bridge.list_changes(None, page.next_page)
+        return changes + list(page.changes)
+
+    assert run(with_a_failed_page()) == expected
 
 
 def test_one_uid_in_two_calendars_of_one_account_makes_two_events(

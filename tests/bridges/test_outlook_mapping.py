@@ -32,6 +32,7 @@ from kalends.bridges.outlook.mapping import (
     from_ical,
     instance_key,
     to_ical,
+    to_ical_with_uid,
 )
 from kalends.bridges.outlook.recurrence import graph_recurrence, rrule_line
 from kalends.bridges.outlook.state import MAX_VALUE
@@ -44,7 +45,7 @@ from kalends.bridges.outlook.zones import (
     graph_zone,
 )
 from kalends.bridges.privacy import reduce_event
-from kalends.ical import normalized, parse
+from kalends.ical import normalized, parse, uid_of
 from kalends.ical_zones import ZoneBlocks
 from tests.bridges.mapping_checks import (
     alarms,
@@ -467,6 +468,17 @@ def test_the_uid_property_wins_over_the_icaluid() -> None:
     assert master_lines(to_ical(GraphSeries(master, ()), zones=ZONES))[0] == (
         "UID:hub-uid@example.com"
     )
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_the_uid_handed_out_with_the_text_is_the_one_it_holds(name: str) -> None:
+    data = fixture(name)
+    whole = GraphSeries(data["master"], data.get("exceptions", []), data.get("deleted", []))
+    text, uid = to_ical_with_uid(whole, zones=ZONES)
+    assert text == to_ical(whole, zones=ZONES) and uid == uid_of(text)
+    if data.get("exceptions"):  # an exception whose master is not visible
+        alone = to_ical_with_uid(GraphSeries(None, data["exceptions"][:1]), zones=ZONES)
+        assert alone[1] == uid_of(alone[0])
 
 
 def test_a_cancelled_exception_is_an_exclusion_and_a_cancelled_master_says_so() -> None:

@@ -2,14 +2,16 @@
 
 Every request asks for immutable ids (an event keeps its id when moved between folders), pages
 of ``page_size`` and times in UTC; at most four requests run at once, Outlook's limit per
-mailbox.
+mailbox. The occurrences of many series are read with JSON batch requests (``$batch``, up to
+20 calls in one request), each call in it with the same headers as when sent alone.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from kalends.bridges.http import ErrorShape, JsonApi, TokenSource
 
@@ -17,6 +19,7 @@ __all__ = ["GRAPH_ERRORS", "GRAPH_URL", "GraphApi"]
 
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
 MAX_CONCURRENT = 4
+BATCH_SIZE = 20  # Graph's limit of calls in one JSON batch request
 
 
 def _code(body: Any) -> str:
@@ -49,6 +52,7 @@ class GraphApi:
         expand_properties: Sequence[str] = (),
     ) -> None:
         prefer = f'IdType="ImmutableId", odata.maxpagesize={page_size}, outlook.timezone="UTC"'
+        self._prefer = prefer
         self.api = JsonApi(
             base_url, tokens, GRAPH_ERRORS, name=name, max_concurrency=MAX_CONCURRENT,
             headers={"Prefer": prefer}, verify=verify,
@@ -100,6 +104,42 @@ class GraphApi:
         while page.get("@odata.nextLink"):
             page = await self.follow(str(page["@odata.nextLink"]))
             found.extend(page.get("value", []))
+        return found
+
+    async def instances_of(
+        self, event_ids: Sequence[str], start: str, end: str
+    ) -> list[list[dict[str, Any]]]:
+        """``instances`` of many series (in their order), read in batches of ``BATCH_SIZE``."""
+        groups = [event_ids[n : n + BATCH_SIZE] for n in range(0, len(event_ids), BATCH_SIZE)]
+        read = await asyncio.gather(*(self._batch_instances(g, start, end) for g in groups))
+        return [found for group in read for found in group]
+
+    async def _batch_instances(
+        self, event_ids: Sequence[str], start: str, end: str
+    ) -> list[list[dict[str, Any]]]:
+        """One batch request. A call that failed in it is made again on its own, so that it
+        fails (or succeeds) exactly as ``instances`` does: renewing an expired token, waiting
+        out throttling through the engine's retries, a series gone as NotFound."""
+        window = urlencode({"startDateTime": start, "endDateTime": end})
+        calls = [
+            {"id": str(n), "method": "GET", "url": f"/{self._event(event_id)}/instances?{window}",
+             "headers": {"Prefer": self._prefer}}
+            for n, event_id in enumerate(event_ids)
+        ]  # fmt: skip
+        answer = await self.api.call("POST", "$batch", body={"requests": calls})
+        replies = {str(r.get("id")): r for r in (answer or {}).get("responses", [])}
+        found: list[list[dict[str, Any]]] = []
+        for n, event_id in enumerate(event_ids):
+            reply = replies.get(str(n), {})
+            page = reply.get("body")
+            if reply.get("status") != 200 or not isinstance(page, dict):
+                found.append(await self.instances(event_id, start, end))
+                continue
+            occurrences = list(page.get("value", []))
+            while page.get("@odata.nextLink"):
+                page = await self.follow(str(page["@odata.nextLink"]))
+                occurrences.extend(page.get("value", []))
+            found.append(occurrences)
         return found
 
     async def properties(self) -> dict[str, list[dict[str, Any]]]:

@@ -5,7 +5,8 @@ instances. Graph keeps a series as a ``seriesMaster`` plus ``exception`` resourc
 ``originalStart``); a deleted occurrence simply vanishes from ``/instances`` (the bridge
 works out which ones did).
 
-* ``to_ical(GraphSeries, zones=...)``: the object Graph holds for one event or series.
+* ``to_ical(GraphSeries, zones=...)``: the object Graph holds for one event or series
+  (``to_ical_with_uid``: and its UID).
 * ``from_ical(text, default_zone=...)``: the ``GraphDraft`` bodies to write back.
 * ``instance_key``: the key of one occurrence, alike from Graph's ``originalStart`` and from
   the RECURRENCE-ID / EXDATE value ``from_ical`` reads (UTC ``YYYYMMDDTHHMMSSZ``, or
@@ -24,7 +25,7 @@ from kalends.bridges.icaltext import MappingError
 from kalends.bridges.outlook.from_ical import GraphDraft, from_ical
 from kalends.bridges.outlook.occurrences import instance_key
 from kalends.bridges.outlook.state import FORM_PROPERTY, PROPERTIES, UID_PROPERTY, carried_id
-from kalends.bridges.outlook.to_ical import PRODID, GraphSeries, to_ical
+from kalends.bridges.outlook.to_ical import PRODID, GraphSeries, to_ical, to_ical_with_uid
 
 __all__ = [
     "FORM_PROPERTY",
@@ -38,4 +39,5 @@ __all__ = [
     "from_ical",
     "instance_key",
     "to_ical",
+    "to_ical_with_uid",
 ]

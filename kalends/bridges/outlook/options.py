@@ -23,8 +23,17 @@ from kalends.bridges.outlook.tokens import (
     save_cache,
 )
 
-__all__ = ["OPTIONS", "OutlookOptions", "open_bridge", "read_options", "sign_in_outlook"]
+__all__ = [
+    "DEFAULT_CALENDAR",
+    "OPTIONS",
+    "OutlookOptions",
+    "account_tokens",
+    "open_bridge",
+    "read_options",
+    "sign_in_outlook",
+]
 
+DEFAULT_CALENDAR = ""  # the account's default calendar (/me/calendar)
 OPTIONS = (
     "calendar", "account", "client_id", "authority", "timezone", "past_days", "future_days",
     "page_size", "push", "subscription_minutes", "graph_url", "ca_file",
@@ -64,7 +73,7 @@ def read_options(options: Mapping[str, object], source: str) -> OutlookOptions:
     authority = url(options, "authority", GRAPH_AUTHORITY)
     public = authority.startswith("https://login.microsoftonline.com/")
     return OutlookOptions(
-        calendar=text(options, "calendar", "") or "",
+        calendar=text(options, "calendar", DEFAULT_CALENDAR) or DEFAULT_CALENDAR,
         account=text(options, "account", source) or source,
         msal=MsalSettings(client_id, authority, ca_file or True, instance_discovery=public),
         timezone=zone,
@@ -81,7 +90,7 @@ def read_options(options: Mapping[str, object], source: str) -> OutlookOptions:
 def open_bridge(options: Mapping[str, object], context: SourceContext) -> OutlookBridge:
     """The bridge of one Outlook calendar (option ``calendar``, default the default one)."""
     chosen = read_options(options, context.name)
-    tokens = _tokens(chosen, context)
+    tokens = account_tokens(chosen, context)
     api = GraphApi(
         chosen.graph_url, tokens, chosen.calendar, name=f"outlook {context.name}",
         page_size=chosen.page_size, verify=chosen.ca_file or True, expand_properties=PROPERTIES,
@@ -97,7 +106,7 @@ def open_bridge(options: Mapping[str, object], context: SourceContext) -> Outloo
     return OutlookBridge(api, window, time_zone=chosen.timezone, watcher=watcher)
 
 
-def _tokens(chosen: OutlookOptions, context: SourceContext) -> MsalTokens | NotSignedIn:
+def account_tokens(chosen: OutlookOptions, context: SourceContext) -> MsalTokens | NotSignedIn:
     if context.vault is None:
         return NotSignedIn(context.name, "no credential store")
     try:

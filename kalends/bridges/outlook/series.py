@@ -14,7 +14,9 @@ from typing import Any
 import icalendar
 from dateutil import rrule
 
+from kalends.bridges.icaltext import MappingError, instant, whens
 from kalends.bridges.versions import composite_version
+from kalends.ical import events, parse, property_name, property_value
 
 __all__ = [
     "expected_keys", "graph_time", "key_of",
@@ -43,6 +45,23 @@ def key_of(moment: date | datetime) -> str:
 
 def expected_keys(ical: str, start: datetime, end: datetime) -> set[str]:
     """Keys of the occurrences the master's RRULE makes in [start, end) (EXDATEs ignored)."""
+    master = next((e for e in events(parse(ical)) if e.first("RECURRENCE-ID") is None), None)
+    named = {property_name(line): line for line in reversed(master.lines)} if master else {}
+    if "RRULE" not in named or "DTSTART" not in named:
+        return set()
+    try:
+        first = whens(named["DTSTART"])[0]
+    except MappingError:  # a TZID that is no IANA name: its VTIMEZONE block says what it is
+        return _expected_keys_read_whole(ical, start, end)
+    if first.is_day:
+        anchor = datetime(first.value.year, first.value.month, first.value.day, tzinfo=UTC)
+    else:
+        anchor = instant(first, "UTC")  # a floating time is read in UTC
+    return _keys(property_value(named["RRULE"]), anchor, first.is_day, start, end)
+
+
+def _expected_keys_read_whole(ical: str, start: datetime, end: datetime) -> set[str]:
+    """``expected_keys`` with the object read by icalendar (zones from their VTIMEZONE)."""
     master = next(
         (c for c in icalendar.Calendar.from_ical(ical).walk("VEVENT") if "RECURRENCE-ID" not in c),
         None,
@@ -55,7 +74,13 @@ def expected_keys(ical: str, start: datetime, end: datetime) -> set[str]:
     if anchor.tzinfo is None:
         anchor = anchor.replace(tzinfo=UTC)
     raw = master["RRULE"].to_ical()
-    rule_text = raw.decode("ascii") if isinstance(raw, bytes) else str(raw)
+    return _keys(raw.decode("ascii") if isinstance(raw, bytes) else str(raw), anchor, all_day,
+                 start, end)  # fmt: skip
+
+
+def _keys(
+    rule_text: str, anchor: datetime, all_day: bool, start: datetime, end: datetime
+) -> set[str]:
     rule = rrule.rrulestr(f"RRULE:{_utc_until(rule_text)}", dtstart=anchor, cache=False)
     found: set[str] = set()
     for moment in _bounded(rule, start, end):
@@ -64,11 +89,15 @@ def expected_keys(ical: str, start: datetime, end: datetime) -> set[str]:
 
 
 def _utc_until(rule: str) -> str:
-    """dateutil wants UNTIL in UTC when DTSTART has a zone; a DATE UNTIL becomes end of day."""
+    """dateutil wants UNTIL in UTC, DTSTART being aware here: a DATE UNTIL becomes the end of
+    that day, a floating one is read in UTC as a floating DTSTART is."""
     parts = []
     for part in rule.split(";"):
-        if part.startswith("UNTIL=") and "T" not in part:
+        name, _, value = part.partition("=")
+        if name.upper() == "UNTIL" and "T" not in value.upper():
             part += "T235959Z"
+        elif name.upper() == "UNTIL" and not value.upper().endswith("Z"):
+            part += "Z"
         parts.append(part)
     return ";".join(parts)
 

@@ -52,7 +52,7 @@ from kalends.bridges.outlook.zones import (
 from kalends.ical import Component, ICalError, parse, property_name
 from kalends.ical_zones import ZoneBlocks
 
-__all__ = ["PRODID", "GraphSeries", "to_ical"]
+__all__ = ["PRODID", "GraphSeries", "to_ical", "to_ical_with_uid"]
 
 PRODID = "-//Kalends//Microsoft Outlook bridge//EN"
 _CREATED, _UPDATED = "createdDateTime", "lastModifiedDateTime"  # the resource's timestamps
@@ -82,6 +82,11 @@ class _Series:
 def to_ical(series: GraphSeries, *, zones: ZoneBlocks) -> str:
     """One VCALENDAR: VERSION, PRODID, a VTIMEZONE for every TZID icalendar can describe, the
     master VEVENT and one VEVENT per exception (ordered by occurrence)."""
+    return to_ical_with_uid(series, zones=zones)[0]
+
+
+def to_ical_with_uid(series: GraphSeries, *, zones: ZoneBlocks) -> tuple[str, str]:
+    """``to_ical``, and the UID every VEVENT of it has (so that it need not be read back)."""
     master = series.master
     state = read_state(master)
     repeats = master is not None and isinstance(master.get("recurrence"), Mapping)
@@ -119,7 +124,7 @@ def to_ical(series: GraphSeries, *, zones: ZoneBlocks) -> str:
         items = state.override_items(key)
         event, _ = _vevent(exception, uid, rid, state.override_form(key), items, [])
         events.append(event)
-    return calendar_text(events, zones, PRODID)
+    return calendar_text(events, zones, PRODID), uid
 
 
 def _own_original(exception: Resource) -> When:
