@@ -151,6 +151,13 @@ def _undo(args: argparse.Namespace) -> int:
 
 def _check_config(args: argparse.Namespace) -> int:
     settings = _load(args)
+    from kalends.sync.accounts import account_entries, expand
+    from kalends.sync.discovery import defaults
+
+    # entries naming several calendars (the providers' modules loaded only when there are any)
+    problems = expand(settings, {}, [], defaults()).problems if account_entries(settings) else ()
+    if problems:
+        raise CommandError(f"{settings.path}: {'; '.join(problems)}")
     counts = f"{len(settings.users)} users, {len(settings.sources)} sources"
     print(f"ok: {settings.path}: {counts}, {len(settings.views)} views")
     return 0

@@ -77,6 +77,8 @@ class SourceSettings:
     direction: Direction = "two-way"
     priority: int = 0
     options: Mapping[str, object] = field(default_factory=lambda: _NO_OPTIONS, repr=False)
+    title: str = ""  # the calendar's display name when it is created (default: the name)
+    entry: str = ""  # the file's entry naming several calendars this one was expanded from
 
 
 @dataclass(frozen=True, slots=True)

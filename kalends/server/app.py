@@ -11,12 +11,13 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aiohttp import web
 from sqlalchemy import Engine, text
 
 from kalends.config import Settings
+from kalends.server.accounts import follow_accounts
 from kalends.server.guards import (
     DAV_ERROR_TYPE,
     Refusal,
@@ -35,6 +36,7 @@ from kalends.server.timezones import install_per_thread_zones
 from kalends.server.wsgi import WSGIApp, serve_wsgi
 from kalends.storage import Storage
 from kalends.storage.engine import create_storage_engine, migrate_database
+from kalends.sync.discovery import resolve_accounts
 from kalends.sync.scheduler import build_scheduler
 from kalends.sync.sources import open_shared, stop_channels_of_removed_sources
 
@@ -155,8 +157,11 @@ async def serve(
     """Serve until ``stop`` is set (by default: SIGTERM or SIGINT), then shut down gracefully."""
     app = create_app(settings)
     runtime = app[RUNTIME]
+    # Entries naming several calendars of an account become a source per calendar here.
+    shared = open_shared(settings, runtime.engine)
+    running = (await resolve_accounts(settings, runtime.engine, shared)).settings
     await asyncio.get_running_loop().run_in_executor(
-        runtime.pool, provision_calendars, runtime.storage, settings
+        runtime.pool, provision_calendars, runtime.storage, running
     )
     runner = web.AppRunner(app, shutdown_timeout=settings.server.shutdown_timeout)
     await runner.setup()
@@ -165,26 +170,34 @@ async def serve(
     url = _bound_url(runner)
     logger.info("listening on %s", url)
     # Sources start once the port is bound: a provider answers a new push channel at once.
-    shared = open_shared(
-        settings, runtime.engine, hooks=app[HOOKS], public_url=settings.server.public_url or url
-    )
-    await stop_channels_of_removed_sources(shared, settings)
-    scheduler = build_scheduler(settings, runtime.storage.transactions, shared)
+    shared = replace(shared, hooks=app[HOOKS], public_url=settings.server.public_url or url)
+    await stop_channels_of_removed_sources(shared, running)
+    scheduler = build_scheduler(running, runtime.storage.transactions, shared)
     await scheduler.start()
+    following = asyncio.create_task(
+        follow_accounts(settings, running, runtime.storage, scheduler, shared)
+    )
     if ready is not None:
         ready(url)
+    try:
+        await _until_stopped(stop)
+        logger.info("shutting down: finishing requests in flight")
+    finally:
+        following.cancel()
+        await asyncio.gather(following, return_exceptions=True)
+        await scheduler.stop()
+        await runner.cleanup()
+    logger.info("stopped")
+
+
+async def _until_stopped(stop: asyncio.Event | None) -> None:
+    """``stop`` set, or else SIGTERM or SIGINT."""
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-        logger.info("shutting down: finishing requests in flight")
-    finally:
-        await scheduler.stop()
-        await runner.cleanup()
-    logger.info("stopped")
+    await stop.wait()
 
 
 def _bound_url(runner: web.AppRunner) -> str:

@@ -43,7 +43,7 @@ def _provision_views(storage: Storage, settings: Settings, user: UserSettings) -
         Declared(
             f"{user.name}/{source.name}",
             "source",
-            source.name,
+            source.title or source.name,
             source=source.name,
             priority=source.priority,
         )

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Connection, Engine, delete, insert, select
+from sqlalchemy import ColumnElement, Engine, delete, insert, select
 
 from kalends.bridges.context import Channel
-from kalends.storage.engine import is_sqlite
+from kalends.storage.engine import short_write
 from kalends.storage.models import push_channels
 
 __all__ = ["SqlChannelBook"]
@@ -28,14 +27,14 @@ class SqlChannelBook:
             "account": channel.account,
             "api_url": channel.api_url,
         }
-        with self._begin() as conn:
+        with short_write(self._engine) as conn:
             conn.execute(
                 delete(push_channels).where(push_channels.c.channel_id == channel.channel_id)
             )
             conn.execute(insert(push_channels).values(row))
 
     def forget(self, channel_id: str) -> None:
-        with self._begin() as conn:
+        with short_write(self._engine) as conn:
             conn.execute(delete(push_channels).where(push_channels.c.channel_id == channel_id))
 
     def of_source(self, source: str) -> Sequence[Channel]:
@@ -62,12 +61,3 @@ class SqlChannelBook:
             )
             for r in rows
         ]
-
-    @contextmanager
-    def _begin(self) -> Iterator[Connection]:
-        """One short write transaction (BEGIN IMMEDIATE on SQLite, see kalends.storage.engine)."""
-        with self._engine.connect() as conn:
-            if is_sqlite(self._engine):
-                conn = conn.execution_options(sqlite_immediate=True)
-            with conn.begin():
-                yield conn

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kalends.security.secrets import SealedSecretError, SecretBox
-from kalends.storage.engine import is_sqlite
+from kalends.storage.engine import is_sqlite, short_write
 from kalends.storage.models import credentials
 
 __all__ = ["CredentialStore"]
@@ -44,7 +43,7 @@ class CredentialStore:
             index_elements=[credentials.c.source],
             set_={"sealed": statement.excluded.sealed, "updated_at": statement.excluded.updated_at},
         )
-        with self._write() as conn:
+        with short_write(self._engine) as conn:
             conn.execute(statement)
 
     def get(self, source: str) -> dict[str, str] | None:
@@ -58,22 +57,13 @@ class CredentialStore:
         return _secrets(self._box.open(sealed, source), source)
 
     def delete(self, source: str) -> None:
-        with self._write() as conn:
+        with short_write(self._engine) as conn:
             conn.execute(delete(credentials).where(credentials.c.source == source))
 
     def sources(self) -> list[str]:
         query = select(credentials.c.source).order_by(credentials.c.source)
         with self._engine.connect() as conn:
             return list(conn.execute(query).scalars())
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        """One short write transaction (BEGIN IMMEDIATE on SQLite, see kalends.storage.engine)."""
-        with self._engine.connect() as conn:
-            if is_sqlite(self._engine):
-                conn = conn.execution_options(sqlite_immediate=True)
-            with conn.begin():
-                yield conn
 
 
 def _secrets(plaintext: bytes, source: str) -> dict[str, str]:

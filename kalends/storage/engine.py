@@ -8,12 +8,14 @@ psycopg 3.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 logger = logging.getLogger(__name__)
@@ -43,6 +45,17 @@ def create_storage_engine(url: str, pool_size: int = 10) -> Engine:
     return create_engine(
         parsed, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
     )
+
+
+@contextmanager
+def short_write(engine: Engine) -> Iterator[Connection]:
+    """One short write transaction outside the storage's locks (BEGIN IMMEDIATE on SQLite, so
+    that it waits for the write lock at its start instead of failing at its first write)."""
+    with engine.connect() as conn:
+        if is_sqlite(engine):
+            conn = conn.execution_options(sqlite_immediate=True)
+        with conn.begin():
+            yield conn
 
 
 def _configure_sqlite(engine: Engine) -> None:

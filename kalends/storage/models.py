@@ -242,3 +242,16 @@ push_channels = Table(
     Column("api_url", String(1024), nullable=False),
     Index("ix_push_channels_source", "source"),
 )
+
+# The calendars each multi-calendar source entry (``calendars = ...``) expanded to, under the
+# source names they were given: names stay when titles change or the provider is unreachable.
+account_calendars = Table(
+    "account_calendars",
+    metadata,
+    Column("entry", String(255), primary_key=True),
+    Column("calendar_id", String(1024), primary_key=True),
+    Column("source", String(255), nullable=False, unique=True),
+    Column("title", String(1024), nullable=False),
+    Column("writable", Boolean, nullable=False),
+    Column("is_primary", Boolean, nullable=False),
+)

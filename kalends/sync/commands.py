@@ -19,6 +19,8 @@ from kalends.security.secrets import SecretKeyError
 from kalends.storage.base import Transactions
 from kalends.storage.engine import create_storage_engine, migrate_database
 from kalends.storage.models import collections, journal, outbox, sync_runs, sync_sources
+from kalends.sync.accounts import ENTRY_OPTIONS
+from kalends.sync.discovery import resolve_accounts
 from kalends.sync.executor import Report, Round
 from kalends.sync.sources import ENGINE_OPTIONS, open_shared, open_source
 from kalends.sync.sqlstore import SourceNotProvisioned
@@ -54,19 +56,42 @@ def _provision(settings: Settings) -> None:
 
 
 def sync(settings: Settings, source: str | None, dry_run: bool, confirm: str | None) -> list[str]:
-    names = [confirm] if confirm else [source] if source else list(settings.sources)
-    if not names:
-        return ["no sources in the admin file"]
-    unknown = [name for name in names if name not in settings.sources]
-    if unknown:
-        raise SyncCommandError(f"no source named {unknown[0]!r} in the admin file")
-    lines: list[str] = []
     with _database(settings) as transactions:
-        _provision(settings)
+        expanded, lines = _expanded(settings, transactions, ask=True)
+        names = _chosen(expanded, confirm or source)
+        if not names:
+            return ["no sources in the admin file"]
+        _provision(expanded)
         for name in names:
-            report = asyncio.run(_one_round(settings, name, transactions, dry_run, bool(confirm)))
+            report = asyncio.run(_one_round(expanded, name, transactions, dry_run, bool(confirm)))
             lines.extend(describe(name, report))
     return lines
+
+
+def _expanded(
+    settings: Settings, transactions: Transactions, *, ask: bool
+) -> tuple[Settings, list[str]]:
+    """The settings with each entry naming several calendars expanded (the provider is asked
+    which calendars there are when ``ask``; else those known from before stand), and lines
+    telling what was left out."""
+    try:
+        shared = open_shared(settings, transactions.engine) if ask else None
+    except SecretKeyError as error:
+        raise SyncCommandError(str(error)) from None
+    expansion = asyncio.run(resolve_accounts(settings, transactions.engine, shared, ask=ask))
+    return expansion.settings, [f"error: {problem}" for problem in expansion.problems]
+
+
+def _chosen(settings: Settings, name: str | None) -> list[str]:
+    """Every source, or the one named, or the calendars of the entry named."""
+    if name is None:
+        return list(settings.sources)
+    if name in settings.sources:
+        return [name]
+    children = [child.name for child in settings.sources.values() if child.entry == name]
+    if not children:
+        raise SyncCommandError(f"no source named {name!r} in the admin file")
+    return children
 
 
 async def _one_round(
@@ -92,6 +117,9 @@ def auth(
     """``kalends auth SOURCE``: the provider's sign-in, its grant stored encrypted. Google's is
     a browser sign-in (``open_url``), Microsoft's a device code (``show`` tells where to go)."""
     source = settings.sources.get(name)
+    if source is None:  # one calendar of an entry naming several signs in for its account
+        with _database(settings) as transactions:
+            source = _expanded(settings, transactions, ask=False)[0].sources.get(name)
     if source is None:
         raise SyncCommandError(f"no source named {name!r} in the admin file")
     if source.type not in ("google", "outlook"):
@@ -99,7 +127,8 @@ def auth(
     from kalends.bridges.base import AuthExpired
     from kalends.bridges.oauth import OAuthError
 
-    options = {k: v for k, v in source.options.items() if k not in ENGINE_OPTIONS}
+    skipped = ENGINE_OPTIONS | ENTRY_OPTIONS
+    options = {k: v for k, v in source.options.items() if k not in skipped}
     with _database(settings) as transactions:
         try:
             vault = open_shared(settings, transactions.engine).vault
@@ -152,8 +181,14 @@ def _age(timestamp: float | None, now: float) -> str:
 
 def status(settings: Settings) -> list[str]:
     now = time.time()
+    with _database(settings) as transactions:
+        settings, lines = _expanded(settings, transactions, ask=False)
+        return lines + _status_lines(settings, transactions, now)
+
+
+def _status_lines(settings: Settings, transactions: Transactions, now: float) -> list[str]:
     lines = []
-    with _database(settings) as transactions, transactions.read() as conn:
+    with transactions.read() as conn:
         rows = {
             row.source: row
             for row in conn.execute(
@@ -195,7 +230,8 @@ def status(settings: Settings) -> list[str]:
         if row.quarantine:
             lines.append(f"  QUARANTINED: {row.quarantine} (kalends sync --confirm {name})")
         if row.last_error and "needs re-auth" in row.last_error:
-            lines.append(f"  NEEDS RE-AUTH: run `kalends auth {name}` (nothing is deleted)")
+            account = source.entry or name
+            lines.append(f"  NEEDS RE-AUTH: run `kalends auth {account}` (nothing is deleted)")
         if row.last_error:
             lines.append(f"  last error: {row.last_error}")
     return lines or ["no sources in the admin file"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -109,13 +109,46 @@ class Scheduler:
     def __init__(self, runners: list[SourceRunner], transactions: Transactions) -> None:
         self.runners = {runner.parts.store.collection.id: runner for runner in runners}
         self.transactions = transactions
-        self._tasks: list[asyncio.Task[None]] = []
+        self._runs: dict[int, asyncio.Task[None]] = {}
+        self._outbox: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        for runner in self.runners.values():
-            self._tasks.append(asyncio.create_task(runner.run_forever(), name=runner.name))
-        if self.runners:
-            self._tasks.append(asyncio.create_task(self._watch_outbox(), name="outbox"))
+        for collection_id, runner in self.runners.items():
+            self._launch(collection_id, runner)
+
+    def _launch(self, collection_id: int, runner: SourceRunner) -> None:
+        self._runs[collection_id] = asyncio.create_task(runner.run_forever(), name=runner.name)
+        if self._outbox is None:
+            self._outbox = asyncio.create_task(self._watch_outbox(), name="outbox")
+
+    async def drop_missing(self, settings: Settings) -> list[str]:
+        """Stop the runners of sources ``settings`` no longer has, or has changed."""
+        dropped = []
+        for collection_id, runner in list(self.runners.items()):
+            if settings.sources.get(runner.name) != runner.parts.settings:
+                await self._retire(collection_id)
+                dropped.append(runner.name)
+        return dropped
+
+    def add_new(self, settings: Settings, shared: Shared | None) -> list[str]:
+        """Start runners for the sources of ``settings`` not running yet."""
+        running = {runner.name for runner in self.runners.values()}
+        added = open_runners(settings, self.transactions, shared, skip=running)
+        for runner in added:
+            collection_id = runner.parts.store.collection.id
+            self.runners[collection_id] = runner
+            self._launch(collection_id, runner)
+        return [runner.name for runner in added]
+
+    async def _retire(self, collection_id: int) -> None:
+        runner = self.runners.pop(collection_id)
+        task = self._runs.pop(collection_id, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        with contextlib.suppress(Exception):
+            await runner.close()
 
     async def _watch_outbox(self) -> None:
         seen: dict[int, float] = {}
@@ -139,25 +172,34 @@ class Scheduler:
         return {int(cid): float(head) for cid, head in rows}
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
+        if self._outbox is not None:
+            self._outbox.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        for runner in self.runners.values():
-            with contextlib.suppress(Exception):
-                await runner.close()
+                await self._outbox
+        for collection_id in list(self.runners):
+            await self._retire(collection_id)
+
+
+def open_runners(
+    settings: Settings,
+    transactions: Transactions,
+    shared: Shared | None = None,
+    skip: Collection[str] = (),
+) -> list[SourceRunner]:
+    """A runner per configured source (but those in ``skip``); a source that cannot start is
+    logged and left out, so the calendars and the other sources keep working."""
+    runners = []
+    for name in settings.sources:
+        if name in skip:
+            continue
+        try:
+            runners.append(SourceRunner(open_source(settings, name, transactions, shared)))
+        except (SourceOptionError, SourceNotProvisioned) as error:
+            logger.error("source %s is not synced: %s", name, error)
+    return runners
 
 
 def build_scheduler(
     settings: Settings, transactions: Transactions, shared: Shared | None = None
 ) -> Scheduler:
-    """A runner per configured source; a source that cannot start is logged and left out, so
-    the calendars and the other sources keep working."""
-    runners = []
-    for name in settings.sources:
-        try:
-            runners.append(SourceRunner(open_source(settings, name, transactions, shared)))
-        except (SourceOptionError, SourceNotProvisioned) as error:
-            logger.error("source %s is not synced: %s", name, error)
-    return Scheduler(runners, transactions)
+    return Scheduler(open_runners(settings, transactions, shared), transactions)

@@ -719,3 +719,29 @@ def test_listing_ten_thousand_events_is_quick(fake: GoogleFake) -> None:
     per_page = (time.perf_counter() - started) / pages
     assert seen == 10_000 and pages == 40
     assert per_page < 0.005, f"{per_page * 1000:.2f} ms per page"
+
+
+def test_the_calendar_list_pages_and_read_only_calendars_refuse_writes(
+    api: httpx.Client, fake: GoogleFake
+) -> None:
+    holidays = "en.german#holiday@group.v.calendar.google.com"
+    fake.add_calendar(holidays, "Holidays", access_role="reader")
+    first = api.get("users/me/calendarList", params={"maxResults": 2}).json()
+    assert [e["id"] for e in first["items"]] == [fake.user_email, CID]
+    assert first["items"][0]["primary"] is True and "nextSyncToken" not in first
+    rest = api.get(
+        "users/me/calendarList", params={"maxResults": 2, "pageToken": first["nextPageToken"]}
+    ).json()
+    assert [(e["id"], e["accessRole"]) for e in rest["items"]] == [(holidays, "reader")]
+    assert "nextPageToken" not in rest and rest["nextSyncToken"]
+    events = f"calendars/{holidays.replace('#', '%23')}/events"
+    refused = api.post(events, json=timed("Mine", "2026-03-02T09:00:00+01:00",
+                                          "2026-03-02T10:00:00+01:00"))  # fmt: skip
+    assert refused.status_code == 403
+    assert refused.json()["error"]["errors"][0]["reason"] == "requiredAccessLevel"
+    assert api.get(events).status_code == 200, "reading stays allowed"
+    fake.rename_calendar(CID, "Team (renamed)")
+    fake.remove_calendar(holidays)
+    names = [e["summary"] for e in api.get("users/me/calendarList").json()["items"]]
+    assert names == [fake.user_email, "Team (renamed)"]
+    assert api.get(events).status_code == 404

@@ -45,6 +45,19 @@ def test_check_config_ok(here: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert run(capsys, "check-config", "--config", "custom.toml") == (0, expected, "")
 
 
+def test_check_config_names_a_bad_calendars_option(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entry = "[sources.g]\ntype = 'google'\nuser = 'alice'\ncalendars = 'every'\n"
+    Path("kalends.toml").write_text(VALID + entry)
+    status, out, err = run(capsys, "check-config")
+    assert (status, out) == (2, "")
+    assert err == (
+        f"kalends: error: {here / 'kalends.toml'}: source 'g' is not synced: calendars: "
+        "expected \"all\" or a list of distinct calendar ids, got 'every'\n"
+    )
+
+
 def test_config_comes_from_the_environment_then_the_working_directory(
     here: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

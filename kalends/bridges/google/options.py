@@ -17,9 +17,17 @@ from kalends.bridges.google.tokens import GOOGLE_TOKEN_URL, SCOPES, GoogleTokens
 from kalends.bridges.http import NotSignedIn
 from kalends.bridges.option_values import flag, text, url, whole
 
-__all__ = ["GOOGLE_AUTH_URL", "OPTIONS", "GoogleOptions", "open_bridge"]
+__all__ = [
+    "DEFAULT_CALENDAR",
+    "GOOGLE_AUTH_URL",
+    "OPTIONS",
+    "GoogleOptions",
+    "account_tokens",
+    "open_bridge",
+]
 
 GOOGLE_AUTH_URL = "https://accounts.google.com/o/oauth2/auth"
+DEFAULT_CALENDAR = "primary"  # Google's alias of the account's own calendar
 OPTIONS = (
     "calendar", "account", "client_id", "client_secret", "timezone", "page_size", "push",
     "channel_ttl", "api_url", "token_url", "auth_url",
@@ -54,7 +62,7 @@ def read_options(options: Mapping[str, object], source: str) -> GoogleOptions:
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise SourceOptionError(f"timezone: {zone!r} is not an IANA time zone") from None
     return GoogleOptions(
-        calendar=text(options, "calendar", "primary") or "primary",
+        calendar=text(options, "calendar", DEFAULT_CALENDAR) or DEFAULT_CALENDAR,
         account=text(options, "account", source) or source,
         client_id=text(options, "client_id", None),
         client_secret=text(options, "client_secret", None),
@@ -71,7 +79,7 @@ def read_options(options: Mapping[str, object], source: str) -> GoogleOptions:
 def open_bridge(options: Mapping[str, object], context: SourceContext) -> GoogleBridge:
     """The bridge of one Google calendar (option ``calendar``, default the primary one)."""
     chosen = read_options(options, context.name)
-    tokens: Any = _tokens(chosen, context)
+    tokens: Any = account_tokens(chosen, context)
     api = CalendarApi(chosen.api_url, tokens, chosen.calendar, name=f"google {context.name}")
     watcher = None
     if chosen.push and context.hooks is not None and context.public_url:
@@ -83,7 +91,7 @@ def open_bridge(options: Mapping[str, object], context: SourceContext) -> Google
     return GoogleBridge(api, time_zone=chosen.timezone, page_size=chosen.page_size, watcher=watcher)
 
 
-def _tokens(chosen: GoogleOptions, context: SourceContext) -> GoogleTokens | NotSignedIn:
+def account_tokens(chosen: GoogleOptions, context: SourceContext) -> GoogleTokens | NotSignedIn:
     if context.vault is None:
         return NotSignedIn(context.name, "no credential store")
     try:

@@ -119,6 +119,10 @@ class ApiError(Exception):
         return error
 
     @classmethod
+    def required_access_level(cls) -> ApiError:
+        return cls(403, "requiredAccessLevel", "You need to have writer access to this calendar.")
+
+    @classmethod
     def parse_error(cls) -> ApiError:
         return cls(400, "parseError", "Parse Error")
 

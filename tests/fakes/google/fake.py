@@ -135,8 +135,17 @@ class GoogleFake(FakeServer[Delivery]):
     def user_email(self) -> str:
         return self.store.user_email
 
-    def add_calendar(self, cid: str, summary: str, time_zone: str = "UTC") -> None:
-        self.store.add_calendar(cid, summary, time_zone)
+    def add_calendar(
+        self, cid: str, summary: str, time_zone: str = "UTC", *, access_role: str = "owner"
+    ) -> None:
+        self.store.add_calendar(cid, summary, time_zone, access_role=access_role)
+
+    def rename_calendar(self, cid: str, summary: str) -> None:
+        self.store.rename_calendar(cid, summary)
+
+    def remove_calendar(self, cid: str) -> None:
+        """The calendar leaves the account (deleted, or unsubscribed from)."""
+        self.store.remove_calendar(cid)
 
     def insert(self, cid: str, body: dict[str, Any]) -> dict[str, Any]:
         return dict(detach(self.store.insert(cid, detach(body))))

@@ -82,6 +82,7 @@ class Calendar:
     time_zone: str
     token_id: str  # names the calendar inside tokens
     primary: bool = False
+    access_role: str = "owner"  # or "writer", "reader", "freeBusyReader"
     default_reminders: list[dict[str, Any]] = field(
         default_factory=lambda: [{"method": "popup", "minutes": 10}]
     )
@@ -113,7 +114,7 @@ class Calendar:
             "backgroundColor": "#9fe1e7",
             "foregroundColor": "#000000",
             "selected": True,
-            "accessRole": "owner",
+            "accessRole": self.access_role,
             "defaultReminders": [dict(r) for r in self.default_reminders],
             "conferenceProperties": {"allowedConferenceSolutionTypes": ["hangoutsMeet"]},
         }

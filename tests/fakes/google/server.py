@@ -95,14 +95,23 @@ class Api:
     # -- calendars ---------------------------------------------------------------------------
 
     async def calendar_list(self, request: web.Request) -> web.StreamResponse:
+        """Pages of ``maxResults`` (default 100, at most 250) with an opaque nextPageToken."""
         self._auth(request, oauth.LIST_READ)
         items = self.store.calendar_list()
         try:
-            limit = int(request.query.get("maxResults", "250"))
+            limit = min(int(request.query.get("maxResults", "100")), 250)
+            offset = int(request.query.get("pageToken", "cl0")[2:] or 0)
         except ValueError:
-            raise ApiError.invalid(location="maxResults") from None
-        return json_answer({"kind": "calendar#calendarList", "etag": '"fake-list"',
-                            "items": items[:limit]})  # fmt: skip
+            raise ApiError.invalid(location="maxResults/pageToken") from None
+        if limit < 1 or not 0 <= offset <= len(items):
+            raise ApiError.invalid(location="maxResults/pageToken")
+        page: dict[str, Any] = {"kind": "calendar#calendarList", "etag": '"fake-list"',
+                                "items": items[offset : offset + limit]}  # fmt: skip
+        if offset + limit < len(items):
+            page["nextPageToken"] = f"cl{offset + limit}"
+        else:
+            page["nextSyncToken"] = "fake-calendar-list-sync"
+        return json_answer(page)
 
     async def calendar_entry(self, request: web.Request) -> web.StreamResponse:
         self._auth(request, oauth.LIST_READ)
@@ -119,11 +128,13 @@ class Api:
 
     async def insert(self, request: web.Request) -> web.StreamResponse:
         self._auth(request, oauth.EVENTS_WRITE)
+        self.store.check_writable(request.match_info["cid"])
         body = await self._body(request)
         return json_answer(self.store.insert(request.match_info["cid"], body))
 
     async def import_event(self, request: web.Request) -> web.StreamResponse:
         self._auth(request, oauth.EVENTS_WRITE)
+        self.store.check_writable(request.match_info["cid"])
         body = await self._body(request)
         return json_answer(self.store.import_event(request.match_info["cid"], body))
 
@@ -135,6 +146,7 @@ class Api:
 
     async def write(self, request: web.Request) -> web.StreamResponse:
         self._auth(request, oauth.EVENTS_WRITE)
+        self.store.check_writable(request.match_info["cid"])
         info, body = request.match_info, await self._body(request)
         event = self.store.update(
             info["cid"], info["eid"], body, request.headers.get("If-Match"),
@@ -144,6 +156,7 @@ class Api:
 
     async def delete(self, request: web.Request) -> web.StreamResponse:
         self._auth(request, oauth.EVENTS_WRITE)
+        self.store.check_writable(request.match_info["cid"])
         info = request.match_info
         self.store.delete(info["cid"], info["eid"], request.headers.get("If-Match"))
         return web.Response(status=204)

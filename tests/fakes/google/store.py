@@ -79,7 +79,13 @@ class Store:
     # -- calendars ---------------------------------------------------------------------------
 
     def add_calendar(
-        self, cid: str, summary: str, time_zone: str = "UTC", *, primary: bool = False
+        self,
+        cid: str,
+        summary: str,
+        time_zone: str = "UTC",
+        *,
+        primary: bool = False,
+        access_role: str = "owner",
     ) -> None:
         zone(time_zone)
         with self.lock:
@@ -87,8 +93,24 @@ class Store:
                 raise ValueError(f"calendar {cid!r} exists already")
             token_id = hashlib.sha256(f"{cid}/{len(self.calendars)}".encode()).hexdigest()[:12]
             self.calendars[cid] = Calendar(
-                cid, summary, time_zone, token_id, primary=primary, updated=self.stamp()
-            )
+                cid, summary, time_zone, token_id, primary=primary, access_role=access_role,
+                updated=self.stamp(),
+            )  # fmt: skip
+
+    def rename_calendar(self, cid: str, summary: str) -> None:
+        with self.lock:
+            cal = self.calendar(cid)
+            cal.summary, cal.updated = summary, self.stamp()
+
+    def remove_calendar(self, cid: str) -> None:
+        with self.lock:
+            del self.calendars[self.calendar(cid).id]
+
+    def check_writable(self, cid: str) -> None:
+        """Writes through the API need the owner's or a writer's access."""
+        with self.lock:
+            if self.calendar(cid).access_role not in ("owner", "writer"):
+                raise ApiError.required_access_level()
 
     def calendar(self, cid: str) -> Calendar:
         if cid == "primary":
