@@ -6,7 +6,9 @@ Every hot request path is answered from an index:
 - ``occurrences``: one row per occurrence of a VEVENT, so a time-range query and a free-busy report
   are exact without expanding recurrences at request time;
 - ``tombstones``: deleted hrefs with the revision of their deletion, so sync-collection (RFC 6578)
-  deltas are one indexed look-up.
+  deltas are one indexed look-up;
+- ``unified_items``: the unified calendar's view, materialised: which member item is seen under
+  which href (kept exact by every member write, see ``kalends.storage.view_table``).
 
 Intervals are split in two classes (``long``): rows whose span is at most ``SHORT_SPAN`` seconds are
 found by a bounded range scan on their start, the rare longer ones by a small separate scan.
@@ -122,6 +124,26 @@ tombstones = Table(
     Column("deleted_at", Float, nullable=False),
     Index("ix_tombstones_rev", "collection_id", "rev"),
     Index("ix_tombstones_age", "collection_id", "deleted_at"),
+)
+
+# The unified view, materialised: the member item (``item_id``) each unified collection shows at
+# each ``href``. Reads join it to ``items`` by primary key; ``ix_unified_items_item`` finds the
+# row of a member item (and serves the cascade when the item goes). On SQLite the table is
+# clustered on its primary key (WITHOUT ROWID): a listing in href order reads it in place, and
+# the item index carries (unified_id, href) with it.
+unified_items = Table(
+    "unified_items",
+    metadata,
+    Column(
+        "unified_id",
+        Integer,
+        ForeignKey("collections.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("href", String(1024), primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Index("ix_unified_items_item", "item_id", "unified_id"),
+    sqlite_with_rowid=False,
 )
 
 # -- sync engine ------------------------------------------------------------------------------

@@ -182,6 +182,8 @@ class Storage(radicale_storage.BaseStorage):
                 replaced, new_hrefs = self._replace_items(
                     conn, collection, list(items or ()), props.get("tag", "")
                 )
+                if row.tag != props.get("tag", ""):  # it joined or left the unified view
+                    view_log.invalidate_tokens(conn, _owner(sane))
             row = conn.execute(select(collections).where(collections.c.id == row.id)).one()
         return self._collection(row), replaced, new_hrefs
 

@@ -74,6 +74,8 @@ def provision(storage: Storage, declared: Declared) -> str:
                 source=declared.source,
                 priority=declared.priority,
             )
+            if declared.kind == "unified":
+                view_log.rebuild(conn, declared.owner)  # its materialised view, from the start
             return "created"
         conflict = _conflict(row, declared)
         if conflict is not None:

@@ -4,6 +4,10 @@
 skips its own (expensive) filter. For a simple VEVENT time-range query the occurrence index is
 exact wherever it is complete; everything else follows Radicale's default pre-filter on the
 enclosing time range and is re-checked by the application.
+
+``shown_in``: the id of a unified collection, whose materialised view the items are joined to
+(``kalends.storage.view_table``): only the items it shows are found, the same indexed query
+as on a plain calendar otherwise, and ``columns`` may name the view href.
 """
 
 from __future__ import annotations
@@ -12,11 +16,23 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, and_, false, select, true, union, union_all
+from sqlalchemy import (
+    Column,
+    Connection,
+    Select,
+    Table,
+    and_,
+    false,
+    select,
+    true,
+    union,
+    union_all,
+)
 
-from kalends.storage.models import SHORT_SPAN, items, occurrences
+from kalends.storage.models import SHORT_SPAN, items, occurrences, unified_items
 from kalends.storage.occurrences import TIMESTAMP_MAX, TIMESTAMP_MIN
 from kalends.storage.rows import FULL_COLUMNS
+from kalends.storage.view_table import seen_in
 
 FreeBusyPeriod = tuple[datetime, datetime, str]
 CollectionIds = int | Sequence[int]  # one collection, or the members of a unified calendar
@@ -29,6 +45,12 @@ def _of(column: Column[Any], ids: CollectionIds) -> Any:
     if not ids:
         return false()
     return column == ids[0] if len(ids) == 1 else column.in_(list(ids))
+
+
+def _select(columns: Iterable[Any], shown_in: int | None) -> Select[Any]:
+    """``columns`` of ``items``, or of the items the unified collection ``shown_in`` shows."""
+    query = select(*columns)
+    return query if shown_in is None else query.select_from(seen_in(shown_in))
 
 
 def _overlapping(table: Table, start: int, end: int) -> tuple[Any, Any]:
@@ -58,6 +80,7 @@ def exact_event_rows(
     start: int,
     end: int,
     columns: Iterable[Any] = FULL_COLUMNS,
+    shown_in: int | None = None,
 ) -> Sequence[Any]:
     """VEVENT items with an occurrence in [start, end), for items whose index covers the window."""
     ids = union(
@@ -69,7 +92,9 @@ def exact_event_rows(
         )
     ).subquery()
     return conn.execute(
-        select(*columns).where(items.c.id.in_(select(ids.c.item_id)), items.c.indexed_until >= end)
+        _select(columns, shown_in).where(
+            items.c.id.in_(select(ids.c.item_id)), items.c.indexed_until >= end
+        )
     ).all()
 
 
@@ -79,10 +104,11 @@ def unindexed_event_rows(
     start: int,
     end: int,
     columns: Iterable[Any] = FULL_COLUMNS,
+    shown_in: int | None = None,
 ) -> Sequence[Any]:
     """VEVENT items whose occurrence index does not cover the window (long series, odd data)."""
     return conn.execute(
-        select(*columns).where(
+        _select(columns, shown_in).where(
             _of(items.c.collection_id, collection_id),
             items.c.indexed_until < end,
             items.c.component == "VEVENT",
@@ -99,11 +125,14 @@ def enclosing_rows(
     start: int,
     end: int,
     columns: Iterable[Any] = FULL_COLUMNS,
+    shown_in: int | None = None,
 ) -> Sequence[Any]:
     """Radicale's default pre-filter: items whose enclosing time range meets the window."""
     tagged = [] if tag is None else [items.c.component == tag]
     selects = (
-        select(*columns).where(_of(items.c.collection_id, collection_id), condition, *tagged)
+        _select(columns, shown_in).where(
+            _of(items.c.collection_id, collection_id), condition, *tagged
+        )
         for condition in _overlapping(items, start, end)
     )
     return conn.execute(union_all(*selects)).all()
@@ -117,21 +146,22 @@ def prefilter(
     end: int,
     simple: bool,
     columns: Sequence[Any] = FULL_COLUMNS,
+    shown_in: int | None = None,
 ) -> Iterator[tuple[Any, bool]]:
     """(row, filters_matched) pairs for ``BaseCollection.get_filtered``."""
     if simple and tag == "VEVENT" and start <= TIMESTAMP_MIN and end >= TIMESTAMP_MAX:
         # No time-range (an expand REPORT drops it before asking): the component test is the
         # whole filter, so every VEVENT matches exactly, however far its index reaches.
-        for row in enclosing_rows(conn, collection_id, tag, start, end, columns):
+        for row in enclosing_rows(conn, collection_id, tag, start, end, columns, shown_in):
             yield row, True
         return
     if simple and tag == "VEVENT":
-        for row in exact_event_rows(conn, collection_id, start, end, columns):
+        for row in exact_event_rows(conn, collection_id, start, end, columns, shown_in):
             yield row, True
-        for row in unindexed_event_rows(conn, collection_id, start, end, columns):
+        for row in unindexed_event_rows(conn, collection_id, start, end, columns, shown_in):
             yield row, False
         return
-    for row in enclosing_rows(conn, collection_id, tag, start, end, columns):
+    for row in enclosing_rows(conn, collection_id, tag, start, end, columns, shown_in):
         yield row, simple and (start <= row.tr_start or row.tr_end <= end)
 
 
@@ -145,12 +175,21 @@ def busy_occurrence_rows(
     start: int,
     end: int,
     item_columns: Iterable[Any] = (),
+    shown_in: int | None = None,
 ) -> Sequence[Any]:
     """The busy occurrences of fully indexed events in the window (with ``item_columns``)."""
+    query = select(occurrences.c.start, occurrences.c.end, occurrences.c.fbtype, *item_columns)
+    query = query.join(items, items.c.id == occurrences.c.item_id)
+    if shown_in is not None:
+        query = query.join(
+            unified_items,
+            and_(
+                unified_items.c.item_id == occurrences.c.item_id,
+                unified_items.c.unified_id == shown_in,
+            ),
+        )
     selects = (
-        select(occurrences.c.start, occurrences.c.end, occurrences.c.fbtype, *item_columns)
-        .join(items, items.c.id == occurrences.c.item_id)
-        .where(
+        query.where(
             _of(occurrences.c.collection_id, collection_id),
             condition,
             items.c.indexed_until >= end,
@@ -169,7 +208,13 @@ def clipped_periods(rows: Sequence[Any], start: int, end: int, limit: int) -> li
 
 
 def indexed_busy_periods(
-    conn: Connection, collection_id: int, start: int, end: int, limit: int
+    conn: Connection,
+    collection_id: CollectionIds,
+    start: int,
+    end: int,
+    limit: int,
+    shown_in: int | None = None,
 ) -> list[FreeBusyPeriod]:
     """Busy periods of every fully indexed event, clipped to the window, without parsing."""
-    return clipped_periods(busy_occurrence_rows(conn, collection_id, start, end), start, end, limit)
+    rows = busy_occurrence_rows(conn, collection_id, start, end, (), shown_in)
+    return clipped_periods(rows, start, end, limit)

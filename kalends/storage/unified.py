@@ -1,10 +1,13 @@
 """The unified calendar ``/<user>/<unified>/``: the union of a user's calendars, never a copy.
 
-Reads are a view of the member calendars (the plain and source calendars of the same user),
-decided from the index columns by ``kalends.storage.view``: duplicates collapse into the copy of
-the highest-priority calendar, and every item is seen under its member href (or an alias when two
-calendars use the same name for different events). Writes go to the members through
-``kalends.storage.writes``, so a source calendar queues its outbox row in the same transaction:
+It shows the items of the member calendars (the plain and source calendars of the same user)
+as decided from the index columns by ``kalends.storage.view``: duplicates collapse into the copy
+of the highest-priority calendar, and every item is seen under its member href (or an alias when
+two calendars use the same name for different events). That answer is materialised at write
+time in ``unified_items`` (``kalends.storage.view_table``), so reads resolve nothing: each is the
+plain calendar's indexed query joined to those rows by primary key, the view href read from
+them. Writes go to the members through ``kalends.storage.writes``, so a source calendar queues
+its outbox row and the view rows change in the same transaction:
 
 - PUT of an item of the view rewrites it in its calendar, at its href there;
 - PUT of a new item goes to the default target: the configured source, else the
@@ -26,25 +29,16 @@ from typing import TYPE_CHECKING, Any, overload
 from radicale import item as radicale_item
 from radicale import storage as radicale_storage
 from radicale.item import filter as radicale_filter
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Select, and_, not_, select, union_all
 
 from kalends.storage import export, query, writes
 from kalends.storage.collection import Collection
-from kalends.storage.models import UID_PRESENT, items, tombstones
+from kalends.storage.models import UID_PRESENT, items, tombstones, unified_items
 from kalends.storage.refusals import Refused
-from kalends.storage.rows import AnyRow, StoredItem
-from kalends.storage.view import (
-    IDENT_COLUMNS,
-    VIEW_FULL_COLUMNS,
-    Key,
-    Member,
-    Members,
-    Seen,
-    full_view,
-    members_of,
-    seen,
-)
+from kalends.storage.rows import FULL_COLUMNS, HEAD_COLUMNS, AnyRow, StoredItem
+from kalends.storage.view import IDENT_COLUMNS, Key, Member, Members, members_of
 from kalends.storage.view_engine import ViewEngine
+from kalends.storage.view_table import seen_columns, seen_in
 
 if TYPE_CHECKING:
     from kalends.storage.plugin import Storage
@@ -52,6 +46,9 @@ if TYPE_CHECKING:
 PRIVATE = "{urn:kalends:private}"  # props Kalends keeps for itself, never shown to clients
 DEFAULT_TARGET = PRIVATE + "default-target"
 _BATCH = 500
+# the plain calendar's columns, with the view href as "href": rows read as a plain calendar's
+VIEW_HEAD = seen_columns(HEAD_COLUMNS)
+VIEW_FULL = seen_columns(FULL_COLUMNS)
 
 
 class UnifiedCollection(Collection):
@@ -101,66 +98,74 @@ class UnifiedCollection(Collection):
         plain = sorted((m for m in members.ordered if m.kind == "calendar"), key=lambda m: m.path)
         return plain[0] if plain else None
 
-    # -- reads -------------------------------------------------------------------------------
+    # -- reads: the materialised view (``unified_items``) joined to the items ------------------
 
-    def _item(self, row: AnyRow, href: str | None = None) -> StoredItem:
-        return StoredItem(self, row, partial(self._load_text, row.id), href)
+    def _item(self, row: AnyRow) -> StoredItem:
+        return StoredItem(self, row, partial(self._load_text, row.id))
 
-    def _full(self) -> list[tuple[str, Any, bool]]:
-        with self._storage.transactions.read() as conn:
-            return full_view(conn, self.members(conn))
+    def _select(self, columns: Iterable[Any], *where: Any) -> Select[Any]:
+        """``columns`` (``VIEW_HEAD``/``VIEW_FULL``) of the items seen, meeting ``where``."""
+        return select(*columns).select_from(seen_in(self.id)).where(*where)
 
-    def _texts(self, conn: Connection, ids: Sequence[int]) -> dict[int, str]:
-        query = select(items.c.id, items.c.text).where(
-            items.c.id.in_(bindparam("ids", expanding=True))
-        )
-        return {row.id: row.text for row in conn.execute(query, {"ids": list(ids)})}
+    def _batches(
+        self, columns: Iterable[Any], *where: Any, joined: bool = True
+    ) -> Iterator[list[AnyRow]]:
+        """The items seen (meeting ``where``) in view href order, in keyset batches, as
+        ``Collection._batches``; ``joined=False``: columns of ``unified_items`` only."""
+        after = ""
+        while True:
+            keyset = (unified_items.c.href > after, *where)
+            if joined:
+                statement = self._select(columns, *keyset)
+            else:
+                statement = select(*columns).where(unified_items.c.unified_id == self.id, *keyset)
+            with self._storage.transactions.read() as conn:
+                rows = conn.execute(statement.order_by(unified_items.c.href).limit(_BATCH)).all()
+            if not rows:
+                return
+            yield list(rows)
+            after = rows[-1].href
+
+    def _at(self, columns: Iterable[Any], hrefs: Iterable[str]) -> Iterator[AnyRow]:
+        """The items seen at ``hrefs`` (a few hundred at a time)."""
+        wanted = list(dict.fromkeys(hrefs))
+        for start in range(0, len(wanted), _BATCH):
+            with self._storage.transactions.read() as conn:
+                yield from conn.execute(
+                    self._select(columns, unified_items.c.href.in_(wanted[start : start + _BATCH]))
+                ).all()
 
     def item_at(self, conn: Connection, href: str) -> StoredItem | None:
         """The item seen at ``href`` (for ``Storage.discover``)."""
-        row = ViewEngine(conn, self.members(conn)).owners([href]).get(href)
-        return None if row is None else self._item(row, href)
+        row = conn.execute(self._select(VIEW_FULL, unified_items.c.href == href)).first()
+        return None if row is None else self._item(row)
 
     def list_items(self) -> list[StoredItem]:
-        return [self._item(row, href) for href, row, _own in self._full()]
+        with self._storage.transactions.read() as conn:
+            rows = conn.execute(self._select(VIEW_HEAD).order_by(unified_items.c.href)).all()
+        return [self._item(row) for row in rows]
 
-    def listing(self) -> Iterator[Any]:  # rows, or Seen for aliased ones
+    def listing(self) -> Iterator[AnyRow]:
         """Every item's index columns (no text), under its view href, in href order."""
-        for href, row, own in self._full():
-            yield row if own else Seen(row, href)
+        for batch in self._batches(VIEW_HEAD):
+            yield from batch
 
     def heads(self, hrefs: Iterable[str]) -> dict[str, AnyRow]:
-        wanted = list(dict.fromkeys(hrefs))
-        found: dict[str, AnyRow] = {}
-        for start in range(0, len(wanted), _BATCH):
-            with self._storage.transactions.read(snapshot=True) as conn:
-                engine = ViewEngine(conn, self.members(conn))
-                owners = engine.owners(wanted[start : start + _BATCH])
-            found.update((href, seen(row, href)) for href, row in owners.items())
-        return found
+        return {row.href: row for row in self._at(VIEW_HEAD, hrefs)}
 
     def get_all(self) -> Iterator[StoredItem]:
-        listed = self._full()
-        for start in range(0, len(listed), _BATCH):
-            chunk = listed[start : start + _BATCH]
-            with self._storage.transactions.read() as conn:
-                texts = self._texts(conn, [row.id for _href, row, _own in chunk])
-            for href, row, _own in chunk:
-                if row.id in texts:  # else deleted since the listing
-                    yield StoredItem(self, row, partial(texts.__getitem__, row.id), href)
+        for batch in self._batches(VIEW_FULL):
+            yield from (self._item(row) for row in batch)
 
     def get_multi(self, hrefs: Iterable[str]) -> Iterator[tuple[str, StoredItem | None]]:
         wanted = list(dict.fromkeys(hrefs))  # consume fully: Radicale relies on it
-        for start in range(0, len(wanted), _BATCH):
-            chunk = wanted[start : start + _BATCH]
-            with self._storage.transactions.read(snapshot=True) as conn:
-                engine = ViewEngine(conn, self.members(conn))
-                owners = engine.owners(chunk, VIEW_FULL_COLUMNS)
-            for href in chunk:
-                row = owners.get(href)
-                yield href, None if row is None else StoredItem(self, row, href=href)
+        found = {row.href: self._item(row) for row in self._at(VIEW_FULL, wanted)}
+        for href in wanted:
+            yield href, found.get(href)
 
     def has_uid(self, uid: str) -> bool:
+        """Whether a member calendar holds ``uid`` (a PUT of it updates that event): one
+        indexed look-up per member, on the UID index."""
         with self._storage.transactions.read() as conn:
             members = self.members(conn)
             hit = conn.execute(
@@ -171,41 +176,25 @@ class UnifiedCollection(Collection):
         return hit is not None
 
     def get_filtered(self, filters: Iterable[ET.Element]) -> Iterator[tuple[StoredItem, bool]]:
+        """The plain calendar's indexed queries over the members, joined to the view."""
         if not self.tag:
             return
         tag, start, end, simple = radicale_filter.simplify_prefilters(filters, self.tag)
-        with self._storage.transactions.read(snapshot=True) as conn:
-            members = self.members(conn)
-            rows = list(
-                query.prefilter(conn, members.ids, tag, start, end, simple, VIEW_FULL_COLUMNS)
-            )
-            engine = ViewEngine(conn, members)
-            engine.add_rows(row for row, _matched in rows)
-            views = engine.resolve()
+        with self._storage.transactions.read() as conn:
+            ids = self.members(conn).ids
+            rows = list(query.prefilter(conn, ids, tag, start, end, simple, VIEW_FULL, self.id))
         for row, matched in rows:
-            href = views.get((row.collection_id, row.href))
-            if href is not None:
-                yield self._item(row, href), matched
+            yield self._item(row), matched
 
     def busy_periods(
         self, start: int, end: int, limit: int
     ) -> tuple[list[query.FreeBusyPeriod], list[StoredItem]]:
         """As ``Collection.busy_periods``, for the events seen in the view only."""
-        with self._storage.transactions.read(snapshot=True) as conn:
-            members = self.members(conn)
-            busy = query.busy_occurrence_rows(conn, members.ids, start, end, IDENT_COLUMNS)
-            rest = query.unindexed_event_rows(conn, members.ids, start, end, VIEW_FULL_COLUMNS)
-            engine = ViewEngine(conn, members)
-            engine.add_rows(busy, thin=True)  # a row per occurrence: the engine keeps one
-            engine.add_rows(rest)
-            views = engine.resolve()
-        seen_busy = [r for r in busy if (r.collection_id, r.href) in views]
-        periods = query.clipped_periods(seen_busy, start, end, limit)
-        return periods, [
-            self._item(r, views[(r.collection_id, r.href)])
-            for r in rest
-            if (r.collection_id, r.href) in views
-        ]
+        with self._storage.transactions.read() as conn:
+            ids = self.members(conn).ids
+            periods = query.indexed_busy_periods(conn, ids, start, end, limit, self.id)
+            rest = query.unindexed_event_rows(conn, ids, start, end, VIEW_FULL, self.id)
+        return periods, [self._item(row) for row in rest]
 
     # -- sync-collection (RFC 6578) ----------------------------------------------------------
 
@@ -213,7 +202,11 @@ class UnifiedCollection(Collection):
         with self._storage.transactions.read() as conn:
             token, rev, pruned_rev = self._current_token(conn)
             if not old_token:  # lazy: PROPFIND asks for the token and ignores the listing
-                return token, (row.href for row in self.listing())
+                return token, (
+                    row.href
+                    for batch in self._batches((unified_items.c.href,), joined=False)
+                    for row in batch
+                )
             old_rev = self._parse_token(old_token, rev, pruned_rev)
             hrefs = (
                 conn.execute(
@@ -232,7 +225,9 @@ class UnifiedCollection(Collection):
 
     def _origin(self, conn: Connection, members: Members, href: str, uid: str) -> Key | None:
         """Where the item seen at ``href`` (else the best copy with ``uid``) lives."""
-        owner = ViewEngine(conn, members).owners([href]).get(href)
+        owner = conn.execute(
+            self._select((items.c.collection_id, items.c.href), unified_items.c.href == href)
+        ).first()
         if owner is not None:
             return owner.collection_id, owner.href
         if not uid:
@@ -271,22 +266,35 @@ class UnifiedCollection(Collection):
             if home is None:
                 home = self._new_home(conn, members, href)
             old = writes.upsert_item(conn, home[0], home[1], item)
-            engine = ViewEngine(conn, members)
-            engine.add_targets(href={home[1]})
-            view_href = engine.resolve().get(home, href)
-            row = engine.rows[home]
-        replaced = None if old is None else StoredItem(self, old, href=href)
-        return self._item(row, view_href), replaced
+            written = self._as_seen(conn, home, href)
+        return written, None if old is None else StoredItem(self, old, href=href)
+
+    def _as_seen(self, conn: Connection, home: Key, href: str) -> StoredItem:
+        """The item at ``home`` under its view href, else (a duplicate collapsed into another
+        calendar's copy: not seen) under ``href``."""
+        shown = and_(unified_items.c.item_id == items.c.id, unified_items.c.unified_id == self.id)
+        row = conn.execute(
+            select(*FULL_COLUMNS, unified_items.c.href.label("view_href"))
+            .select_from(items.outerjoin(unified_items, shown))
+            .where(items.c.collection_id == home[0], items.c.href == home[1])
+        ).one()
+        return StoredItem(self, row, partial(self._load_text, row.id), row.view_href or href)
 
     def delete(self, href: str | None = None) -> None:
         if href is None:
             raise self._refuse(403, "the unified calendar is virtual and cannot be deleted")
         with self._storage.transactions.write(self.owner) as conn:
-            engine = ViewEngine(conn, self.members(conn))
-            owner = engine.owners([href]).get(href)
+            members = self.members(conn)
+            owner = conn.execute(self._select(IDENT_COLUMNS, unified_items.c.href == href)).first()
             if owner is None:
                 raise radicale_storage.ComponentNotFoundError(href)
-            for row in engine.collapsed_into((owner.collection_id, owner.href)):
+            doomed: Sequence[Any] = [owner]
+            if _has_copies(conn, members, owner):  # the view decides what collapsed into it
+                engine = ViewEngine(conn, members)
+                engine.add_targets(href={owner.href})
+                engine.resolve()
+                doomed = engine.collapsed_into((owner.collection_id, owner.href))
+            for row in doomed:
                 writes.delete_item(conn, row.collection_id, row.href)
 
     # -- whole-calendar export ---------------------------------------------------------------
@@ -296,43 +304,25 @@ class UnifiedCollection(Collection):
         header = export.calendar_header(
             self._props.get("D:displayname"), self._props.get("C:calendar-description")
         )
-        ids = [row.id for _href, row, _own in self._full()]
-        zones = self._timezones({item_id: index for index, item_id in enumerate(ids)})
-        return export.stream_calendar(header, zones, self._texts_in_order(ids))
+        with_zone = items.c.text.contains("BEGIN:VTIMEZONE")
+        columns = (unified_items.c.href, items.c.text)
+        zone_texts = (row.text for rows in self._batches(columns, with_zone) for row in rows)
+        texts = (row.text for rows in self._batches(columns) for row in rows)
+        return export.stream_calendar(header, export.distinct_timezones(zone_texts), texts)
 
-    def _timezones(self, order: Mapping[int, int]) -> str:
-        """Each VTIMEZONE once (by TZID, the first in view order) of the items seen, read in
-        batches of the few items that carry one."""
-        blocks: dict[str | tuple[int, int], tuple[tuple[int, int], str]] = {}
-        after = 0
-        while True:
-            with self._storage.transactions.read() as conn:
-                rows = conn.execute(
-                    select(items.c.id, items.c.text)
-                    .where(
-                        self.members(conn).condition(items.c.collection_id),
-                        items.c.text.contains("BEGIN:VTIMEZONE"),
-                        items.c.id > after,
-                    )
-                    .order_by(items.c.id)
-                    .limit(_BATCH)
-                ).all()
-            if not rows:
-                break
-            after = rows[-1].id
-            for row in rows:
-                if row.id not in order:
-                    continue
-                for number, (tzid, block) in enumerate(export.split_item(row.text)[0]):
-                    place = (order[row.id], number)
-                    key = tzid if tzid is not None else place
-                    if key not in blocks or place < blocks[key][0]:
-                        blocks[key] = (place, block)
-        return "".join(block for _place, block in sorted(blocks.values()))
 
-    def _texts_in_order(self, ids: Sequence[int]) -> Iterator[str]:
-        for start in range(0, len(ids), _BATCH):
-            chunk = ids[start : start + _BATCH]
-            with self._storage.transactions.read() as conn:
-                texts = self._texts(conn, chunk)
-            yield from (texts[item_id] for item_id in chunk if item_id in texts)
+def _has_copies(conn: Connection, members: Members, row: Any) -> bool:
+    """Whether another member item has the UID or the fingerprint of ``row``."""
+    itself = and_(items.c.collection_id == row.collection_id, items.c.href == row.href)
+    probes = [
+        select(items.c.id).where(members.condition(items.c.collection_id), match, not_(itself))
+        for match, present in (
+            (and_(items.c.uid == row.uid, UID_PRESENT), row.uid),
+            (items.c.fingerprint == row.fingerprint, row.fingerprint),
+        )
+        if present
+    ]
+    if not probes:
+        return False
+    probe = probes[0] if len(probes) == 1 else union_all(*probes)
+    return conn.execute(probe.limit(1)).first() is not None

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Connection,
+    bindparam,
     false,
     select,
 )
@@ -75,21 +76,22 @@ class Members:
         return self.rank[row.collection_id], row.href
 
 
+_MEMBERS = select(  # built once: every unified read asks
+    collections.c.id,
+    collections.c.path,
+    collections.c.kind,
+    collections.c.source,
+    collections.c.priority,
+).where(
+    collections.c.parent_path == bindparam("owner"),
+    collections.c.kind.in_(MEMBER_KINDS),
+    collections.c.tag == "VCALENDAR",
+)
+
+
 def members_of(conn: Connection, owner: str) -> Members:
     """The member calendars directly below the principal ``owner``."""
-    rows = conn.execute(
-        select(
-            collections.c.id,
-            collections.c.path,
-            collections.c.kind,
-            collections.c.source,
-            collections.c.priority,
-        ).where(
-            collections.c.parent_path == owner,
-            collections.c.kind.in_(MEMBER_KINDS),
-            collections.c.tag == "VCALENDAR",
-        )
-    ).all()
+    rows = conn.execute(_MEMBERS, {"owner": owner}).all()
     return Members(Member(r.id, r.path, r.kind, r.source, r.priority) for r in rows)
 
 
@@ -101,24 +103,6 @@ class Ident(NamedTuple):
     href: str
     uid: str
     fingerprint: str
-
-
-class Seen:
-    """A member row seen under another href (its alias); every other attribute is the row's."""
-
-    __slots__ = ("_row", "href")
-
-    def __init__(self, row: Any, href: str) -> None:
-        self._row = row
-        self.href = href
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._row, name)
-
-
-def seen(row: Any, href: str) -> Any:
-    """``row`` as seen at ``href`` of the unified calendar."""
-    return row if row.href == href else Seen(row, href)
 
 
 # -- aliases ---------------------------------------------------------------------------------
@@ -231,12 +215,21 @@ def assign(
     return views, missing
 
 
-def full_view(conn: Connection, members: Members) -> list[tuple[str, Any, bool]]:
+def full_view(
+    conn: Connection, members: Members, columns: Sequence[Any] = VIEW_COLUMNS
+) -> list[tuple[str, Any, bool]]:
     """Every item of the view as (view href, member row, seen under its own href), in view
-    href order."""
+    href order (the oracle ``kalends.storage.view_table`` materialises)."""
     rows = conn.execute(
-        select(*VIEW_COLUMNS).where(members.condition(items.c.collection_id)).order_by(items.c.href)
+        select(*columns).where(members.condition(items.c.collection_id)).order_by(items.c.href)
     ).all()
+    return resolve_all(rows, members)
+
+
+def resolve_all(rows: Sequence[Any], members: Members) -> list[tuple[str, Any, bool]]:
+    """``full_view`` of every member item, given as ``rows`` in href order (any columns
+    including the identity ones, read by name: the migration building the table passes its
+    own)."""
     pairs = list(entries(rows, members))
     alive = survivors([entry for entry, _row in pairs])
     if len({entry[1] for entry in alive}) == len(alive):  # no shared hrefs: no aliases

@@ -9,19 +9,25 @@ collection's next revision, as ``tombstones`` rows of the unified collection. A 
 delta on the unified calendar is then one indexed query, as on any calendar, and each href in it
 is answered with its current state (200, or 404 when nothing is seen there any more).
 
-Changes the log cannot follow item by item (a member calendar deleted, a priority changed)
-invalidate the unified calendar's sync tokens instead: clients then sync from scratch.
+The same comparison keeps the materialised view (``unified_items``, see
+``kalends.storage.view_table``) exact: the rows of the changed view hrefs are rewritten with what
+the view shows there after the write. Changes the log cannot follow item by item (a member
+calendar deleted, a priority changed, a bulk import) invalidate the unified calendar's sync
+tokens instead, clients then sync from scratch, and bring its rows up to date in the same
+transaction: rebuilt from the whole view, or, for the new items of a bulk import, compared
+around those items as a watch compares them (``invalidate_tokens``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection, and_, delete, insert, not_, select, union_all, update
 
+from kalends.storage import view_table
 from kalends.storage.models import UID_PRESENT, collections, items, tombstones
-from kalends.storage.view import MEMBER_KINDS, Ident, Key, Member, Members, unaliased
+from kalends.storage.view import MEMBER_KINDS, Ident, Key, Member, Members, members_of, unaliased
 from kalends.storage.view_engine import ViewEngine
 
 SYNC_TOKEN_MAX_AGE = 30 * 24 * 3600  # as for every calendar (kalends.storage.writes)
@@ -32,10 +38,15 @@ class ViewWatch:
     """The view around one member item, taken before it is written."""
 
     def __init__(
-        self, conn: Connection, unified_id: int, engine: ViewEngine, key: Key, owner: str
+        self,
+        conn: Connection,
+        unified_ids: Sequence[int],
+        engine: ViewEngine,
+        key: Key,
+        owner: str,
     ) -> None:
         self._conn = conn
-        self._unified_id = unified_id
+        self._unified_ids = unified_ids
         self._engine = engine
         self._key = key
         self._owner = owner
@@ -43,7 +54,8 @@ class ViewWatch:
         self._targets = set(engine.targets)
 
     def finish(self, written: Ident | None) -> None:
-        """Record what changed, now that the item is ``written`` (None: deleted)."""
+        """Record what changed, now that the item is ``written`` (None: deleted), and rewrite
+        the table's rows at the view hrefs that changed."""
         engine = self._engine
         engine.replace(self._key, written)
         after = engine.resolve()
@@ -61,20 +73,27 @@ class ViewWatch:
             if href
         }
         changed.update(h for h in (before.get(self._key), after.get(self._key)) if h)
-        record(self._conn, self._unified_id, changed)
+        shown = {href: engine.rows[key].id for key, href in after.items() if href in changed}
+        view_table.apply(self._conn, self._unified_ids, changed, shown)
+        for unified_id in self._unified_ids:
+            record(self._conn, unified_id, changed)
 
 
 class _LoneWatch:
     """A write whose item shares no UID, fingerprint or href with any other member item: the
-    view changes at its href only (the common case, answered without loading the view)."""
+    view changes at its href only, where it shows the item itself (the common case, answered
+    without loading the view)."""
 
-    def __init__(self, conn: Connection, unified_id: int, href: str) -> None:
+    def __init__(self, conn: Connection, unified_ids: Sequence[int], href: str) -> None:
         self._conn = conn
-        self._unified_id = unified_id
+        self._unified_ids = unified_ids
         self._href = href
 
     def finish(self, written: Ident | None) -> None:
-        record(self._conn, self._unified_id, {self._href})
+        item_id = None if written is None else written.id
+        view_table.show(self._conn, self._unified_ids, self._href, item_id)
+        for unified_id in self._unified_ids:
+            record(self._conn, unified_id, {self._href})
 
 
 def _alone(
@@ -143,25 +162,32 @@ def watch(
             .scalar_subquery()
         )
     ).all()
-    unified = next((row for row in siblings if row.kind == "unified"), None)
+    unified = [row for row in siblings if row.kind == "unified"]
+    unified_ids = [row.id for row in unified]
     members = Members(
         Member(row.id, row.path, row.kind, row.source, row.priority)
         for row in siblings
         if row.kind in MEMBER_KINDS and row.tag == "VCALENDAR"
     )
-    if unified is None or collection_id not in members.by_id:
+    if not unified or collection_id not in members.by_id:
         return None
     if "~" not in href and _alone(conn, members, collection_id, href, {*uids}, {*fps}):
-        return _LoneWatch(conn, unified.id, href)
-    # What the write can change: the winner of the old and new UIDs' groups, hence who wins
-    # the fingerprint groups of any copy in them, hence which item keeps each of their hrefs.
+        return _LoneWatch(conn, unified_ids, href)
     engine = ViewEngine(conn, members)
-    engine.add_targets(href={href} | unaliased({href}, members.names))
-    uids = {*uids, *(row.uid for row in engine.at_href(href))}
+    _target_around(engine, {href}, {*uids}, {*fps})
+    return ViewWatch(conn, unified_ids, engine, (collection_id, href), unified[0].parent_path)
+
+
+def _target_around(engine: ViewEngine, hrefs: set[str], uids: set[str], fps: set[str]) -> None:
+    """Make targets of what writing items at ``hrefs`` (taking ``uids`` and ``fps``) can change:
+    the winners of the old and new UIDs' groups, hence who wins the fingerprint groups of any
+    copy in them, hence which item keeps each of their hrefs."""
+    engine.add_targets(href=hrefs | unaliased(hrefs, engine.members.names))
+    there = [row for href in hrefs for row in engine.at_href(href)]
+    uids = {*uids, *(row.uid for row in there)}
     engine.add_targets(uid=uids)
     copies = [row for uid in uids for row in engine.with_uid(uid)]
-    engine.add_targets(fp={*fps, *(row.fingerprint for row in (*copies, *engine.at_href(href)))})
-    return ViewWatch(conn, unified.id, engine, (collection_id, href), unified.parent_path)
+    engine.add_targets(fp={*fps, *(row.fingerprint for row in (*copies, *there))})
 
 
 def record(conn: Connection, unified_id: int, hrefs: set[str]) -> None:
@@ -211,9 +237,14 @@ def _prune(conn: Connection, unified_id: int, now: float) -> None:
         )
 
 
-def invalidate_tokens(conn: Connection, owner: str) -> None:
-    """Every sync token of ``owner``'s unified calendar becomes invalid; its CTag changes."""
-    conn.execute(
+def invalidate_tokens(
+    conn: Connection, owner: str, created: tuple[int, Sequence[str]] | None = None
+) -> None:
+    """Every sync token of ``owner``'s unified calendar becomes invalid; its CTag changes and
+    its rows follow whatever changed, in this transaction: they are rebuilt from the whole view,
+    unless the change is ``created`` = (member id, hrefs), items inserted where the member held
+    none (a bulk import), whose rows are found as ``watch`` finds them."""
+    unified_ids = conn.execute(
         update(collections)
         .where(collections.c.parent_path == owner, collections.c.kind == "unified")
         .values(
@@ -221,4 +252,39 @@ def invalidate_tokens(conn: Connection, owner: str) -> None:
             pruned_rev=collections.c.rev + 1,
             modified_at=time.time(),
         )
-    )
+        .returning(collections.c.id)
+    ).scalars()
+    _rebuild(conn, owner, list(unified_ids), created)
+
+
+def rebuild(conn: Connection, owner: str) -> None:
+    """Build the rows of ``owner``'s unified calendar from the whole view (a new one)."""
+    unified_ids = conn.execute(
+        select(collections.c.id).where(
+            collections.c.parent_path == owner, collections.c.kind == "unified"
+        )
+    ).scalars()
+    _rebuild(conn, owner, list(unified_ids))
+
+
+def _rebuild(
+    conn: Connection,
+    owner: str,
+    unified_ids: Sequence[int],
+    created: tuple[int, Sequence[str]] | None = None,
+) -> None:
+    if not unified_ids:
+        return
+    members = members_of(conn, owner)
+    if created is not None and created[0] not in members.by_id:
+        return  # not in the view
+    if created is not None:
+        engine = ViewEngine(conn, members)
+        _target_around(engine, set(created[1]), set(), set())
+        after = engine.resolve()
+        shown = {key: engine.rows[key].id for key in engine.targets}
+        for unified_id in unified_ids:
+            view_table.follow(conn, unified_id, shown, after)
+        return
+    for unified_id in unified_ids:
+        view_table.refresh(conn, unified_id, members)

@@ -149,6 +149,7 @@ class BatchWriter:
         self.unlinked_ids: set[str] = set()
         self.consumed: set[str] = set()
         self._rev: int | None = None  # one revision for every item of the batch
+        self._inserted: list[str] | None = None  # hrefs inserted together (and nothing else)
         self._zones = ZoneCache()
 
     def apply_all(self, applied: Sequence[Applied]) -> list[Outcome]:
@@ -238,6 +239,7 @@ class BatchWriter:
             done.append((one, href, item.etag, ""))
         if not self._insert(rows, spans):
             return None
+        self._inserted = [row["href"] for row in rows]
         return [self._created(one, href, etag, refusal) for one, href, etag, refusal in done]
 
     def _created(self, one: Applied, href: str, etag: str | None, refusal: str) -> Outcome:
@@ -366,7 +368,8 @@ class BatchWriter:
         """Write what the batch gathered: statuses replaced, journal appended, outbox consumed."""
         cid = self.collection_id
         if self.bulk and self._rev is not None:
-            invalidate_tokens(self.conn, self.path.split("/", 1)[0])
+            created = None if self._inserted is None else (cid, self._inserted)
+            invalidate_tokens(self.conn, self.path.split("/", 1)[0], created)
         for column, keys in (
             (sync_status.c.href, self.unlinked_hrefs),
             (sync_status.c.remote_id, self.unlinked_ids),

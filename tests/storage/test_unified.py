@@ -3,31 +3,38 @@
 - the fingerprint of an event;
 - the view rules on small, deliberately colliding data (same UIDs, same fingerprints, same
   hrefs, literal names of the alias form);
-- random write sequences, checking after each write that the few-query answers (``owners``,
-  ``heads``) equal the full listing, and that a client following sync-collection deltas holds
-  exactly the full listing.
+- random write sequences, checking after each write that the materialised view (the
+  ``unified_items`` rows) and every read answered from it equal what ``full_view`` resolves,
+  that the few-query answers (``owners``) do too, and that a client following sync-collection
+  deltas holds exactly the full listing.
+
+The wholesale paths (priority changes, deleted members, bulk imports, the migration) are in
+``test_unified_table``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import random
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from radicale import config as radicale_config
 from radicale import item as radicale_item
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kalends.storage import Storage
 from kalends.storage.engine import create_storage_engine, migrate_database
 from kalends.storage.fingerprint import event_fingerprint
-from kalends.storage.models import items
+from kalends.storage.models import items, unified_items
 from kalends.storage.provisioning import Declared, provision
 from kalends.storage.refusals import Refused
 from kalends.storage.unified import DEFAULT_TARGET, UnifiedCollection
 from kalends.storage.view import alias, full_view, unaliased
 from kalends.storage.view_engine import ViewEngine
+from kalends.storage.view_table import stored_view
 
 MEMBERS = {"a": ("source", 2), "b": ("source", 2), "c": ("calendar", 0)}
 
@@ -47,8 +54,9 @@ def prepared(path: str, text: str) -> radicale_item.Item:
     return item
 
 
-@pytest.fixture
-def storage(database_url: str) -> Iterator[Storage]:
+@contextmanager
+def open_storage(database_url: str) -> Iterator[Storage]:
+    """User "u" with the ``MEMBERS`` calendars and its unified calendar "all"."""
     migrate_database(database_url)
     engine = create_storage_engine(database_url)
     store = Storage(radicale_config.load(), engine)
@@ -59,8 +67,16 @@ def storage(database_url: str) -> Iterator[Storage]:
         else:
             store.create_collection(f"/u/{name}/", props={"tag": "VCALENDAR"})
     provision(store, Declared("u/all", "unified", "All", private={DEFAULT_TARGET: "b"}))
-    yield store
-    engine.dispose()
+    try:
+        yield store
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def storage(database_url: str) -> Iterator[Storage]:
+    with open_storage(database_url) as store:
+        yield store
 
 
 def unified(storage: Storage) -> UnifiedCollection:
@@ -82,6 +98,54 @@ def view(storage: Storage) -> dict[str, tuple[str, str]]:
         listed = full_view(conn, unified_view.members(conn))
         names = {m.id: m.name for m in unified_view.members(conn).ordered}
     return {href: (names[row.collection_id], row.href) for href, row, _own in listed}
+
+
+def materialised(storage: Storage, path: str = "/u/all/") -> dict[str, tuple[str, str]]:
+    """view href -> (member name, member href), as the ``unified_items`` rows hold it."""
+    found = next(iter(storage.discover(path)))
+    assert isinstance(found, UnifiedCollection)
+    with storage.transactions.read() as conn:
+        names = {m.id: m.name for m in found.members(conn).ordered}
+        stored = stored_view(conn, found.id)
+        count = conn.execute(
+            select(func.count()).where(unified_items.c.unified_id == found.id)
+        ).scalar_one()
+    assert count == len(stored), "every row shows an item that exists"
+    return {href: (names[cid], member_href) for href, (cid, member_href) in stored.items()}
+
+
+JANUARY = ET.fromstring(
+    '<C:filter xmlns:C="urn:ietf:params:xml:ns:caldav"><C:comp-filter name="VCALENDAR">'
+    '<C:comp-filter name="VEVENT"><C:time-range start="20240101T000000Z" end="20240201T000000Z"/>'
+    "</C:comp-filter></C:comp-filter></C:filter>"
+)
+
+
+def check_reads(storage: Storage, note: str = "") -> None:
+    """The table equals the oracle, and so does every read of the unified calendar (all the
+    test events are VEVENTs of an hour in January 2024)."""
+    expected = view(storage)
+    assert materialised(storage) == expected, note
+    with storage.transactions.read() as conn:
+        collection = unified(storage)
+        oracle = full_view(conn, collection.members(conn))
+    ids = {href: row.id for href, row, _own in oracle}
+    collection = unified(storage)
+    assert {row.href: row.id for row in collection.listing()} == ids, note
+    assert [i.href for i in collection.list_items()] == [row.href for row in collection.listing()]
+    assert {i.href: i.row_id for i in collection.get_all()} == ids, note
+    probes = [*ids, *HREFS, "nothing.ics"]
+    multi = {h: i.row_id for h, i in collection.get_multi(probes) if i is not None}
+    assert multi == ids, note
+    with storage.transactions.read() as conn:
+        for href in probes:
+            found = collection.item_at(conn, href)
+            assert (found.row_id if found else None) == ids.get(href), (note, href)
+    assert {i.href: i.row_id for i, _matched in collection.get_filtered([JANUARY])} == ids, note
+    periods, unindexed = collection.busy_periods(1704067200, 1706745600, 0)
+    assert len(periods) == len(ids) and not unindexed, note
+    export = "".join(collection.stream_ics())
+    assert export.count("BEGIN:VEVENT") == len(ids), note
 
 
 # -- fingerprint ----------------------------------------------------------------------------
@@ -138,6 +202,7 @@ def test_duplicates_collapse_and_names_never_clash(storage: Storage) -> None:
     put(storage, "a", "same.ics", ics("one"))
     put(storage, "b", "same.ics", ics("two", summary="different"))  # same href
     put(storage, "c", "same~b.ics", ics("three", summary="literal alias name"))
+    check_reads(storage)
     assert view(storage) == {
         "dup.ics": ("a", "dup.ics"),  # a and b share priority 2: a's path sorts first
         "fp-b.ics": ("b", "fp-b.ics"),  # b has the higher priority
@@ -153,8 +218,16 @@ def test_unified_writes_reach_the_members(storage: Storage) -> None:
     put(storage, "c", "fp.ics", ics("fp", summary="a's copy"))  # a fingerprint duplicate
     view_collection = unified(storage)
     with storage.acquire_lock("w", "u", path="/u/all/"):
-        view_collection.upload("new.ics", prepared("u/all", ics("new")))
-        view_collection.upload("dup.ics", prepared("u/all", ics("dup", summary="edited")))
+        new, _ = view_collection.upload("new.ics", prepared("u/all", ics("new")))
+        edited, old = view_collection.upload(
+            "dup.ics", prepared("u/all", ics("dup", summary="edited"))
+        )
+    assert (new.href, edited.href, old is not None and old.href) == (
+        "new.ics",
+        "dup.ics",
+        "dup.ics",
+    )
+    check_reads(storage)
     assert view(storage) == {
         "dup.ics": ("a", "dup.ics"),
         "fp.ics": ("c", "fp.ics"),  # the edit split the fingerprint group
@@ -162,6 +235,7 @@ def test_unified_writes_reach_the_members(storage: Storage) -> None:
     }
     with storage.acquire_lock("w", "u", path="/u/all/"):
         unified(storage).delete("dup.ics")
+    check_reads(storage)
     with storage.transactions.read() as conn:
         left = conn.execute(select(items.c.href)).scalars().all()
     assert sorted(left) == ["fp.ics", "new.ics"]  # both copies of "dup" are gone
@@ -233,6 +307,7 @@ def test_random_writes_keep_answers_and_deltas_exact(storage: Storage, seed: int
             priority = rng.choice([1, 2, 3])
             provision(storage, Declared("u/b", "source", "b", source="b", priority=priority))
         listed = view(storage)
+        check_reads(storage, f"after write {version}")
         token = synced(storage, state, token)
         full = {href: row.etag for href, row in unified(storage).heads(listed).items()}
         assert set(full) == set(listed)
@@ -249,6 +324,7 @@ def test_provisioning_never_turns_a_calendar_into_a_view(storage: Storage) -> No
     assert "unified calendar" in provision(storage, Declared("u/all", "source", "all", "all"))
     assert [c.kind for c in storage.discover("/u/c/")] == ["calendar"]  # type: ignore[union-attr]
     assert view(storage) == {"kept.ics": ("c", "kept.ics")}
+    check_reads(storage)
 
 
 def test_a_priority_change_invalidates_the_unified_sync_tokens(storage: Storage) -> None:
