@@ -27,7 +27,7 @@ from radicale.app.get import propose_filename, requests_freebusy_view
 from radicale.app.report import freebusy_periods, render_freebusy
 from radicale.item import filter as radicale_filter
 
-from kalends.server import propfind, structure
+from kalends.server import propfind, put, structure
 from kalends.server.diagnose import explain_rejected_calendar, refuse_recurrence_bombs
 from kalends.server.rights import OwnerOnlyRights
 from kalends.storage import Collection, Storage
@@ -370,6 +370,10 @@ class KalendsApplication(Application):
             if bomb is not None:
                 return _bad_request(bomb)
         self._storage_refusal()  # forget one this thread left behind
+        answered = self._put_object(environ, path, user, user_groups, request_info)
+        _mutable(environ)["wsgi.input"] = io.BytesIO(body)
+        if answered is not None:
+            return answered
         response: Response = super().do_PUT(
             environ, base_prefix, path, user, user_groups, request_info
         )
@@ -384,6 +388,29 @@ class KalendsApplication(Application):
             body, path, self.configuration.get("server", "max_vevent_rrule_occurrence")
         )
         return _bad_request(reason)
+
+    def _put_object(
+        self,
+        environ: types.WSGIEnviron,
+        path: str,
+        user: str,
+        user_groups: set[str],
+        request_info: dict[str, Any],
+    ) -> Response | None:
+        """Kalends' own PUT of one calendar object (``kalends.server.put``), where it applies."""
+        storage = self._storage
+        if not isinstance(storage, Storage) or self._sharing._enabled or self._hook.enabled:
+            return None
+        context = put.PutContext(
+            storage,
+            self._rights,
+            self.configuration,
+            self._max_resource_size,
+            self._max_vevent_rrule_occurrence,
+            self._strict_preconditions,
+        )
+        request = put.Request(environ, path, user, user_groups, request_info)
+        return put.put_calendar_object(context, request, self._webdav_error_response)
 
 
 def _too_large(limit: int) -> Response:

@@ -99,6 +99,39 @@ def test_put_get_update_delete(calendar: caldav.Calendar) -> None:
         calendar.event_by_uid("e1")
 
 
+def test_an_object_is_kept_as_the_client_wrote_it_unless_radicale_would_fix_it(
+    server: LiveServer, calendar: caldav.Calendar
+) -> None:
+    """A plain CRLF object is stored byte for byte (its ETag that of those bytes); one that
+    Radicale rewrites (EXDATE value types, bare line feeds, blank lines) as vobject writes it
+    after the fix; either way the ETag of a PUT is the one a GET then gives."""
+    base = server.url + "/alice/work/"
+    auth = ("alice", PASSWORD)
+    plain = event("plain", "20240105T100000Z", "20240105T110000Z", "X-CUSTOM;A=b:kept as is\r\n")
+    bare = event("bare", "20240106T100000Z", "20240106T110000Z").replace("\r\n", "\n")
+    blank = event("blank", "20240107T100000Z", "20240107T110000Z").replace("SUMMARY", "\r\nSUMMARY")
+    for name, text in (("plain", plain), ("weekly", WEEKLY_WITH_EXCEPTIONS), ("bare", bare),
+                       ("blank", blank)):  # fmt: skip
+        put = httpx.put(f"{base}{name}.ics", content=text, auth=auth,
+                        headers={"Content-Type": "text/calendar"})  # fmt: skip
+        assert put.status_code == 201, put.text
+        got = httpx.get(f"{base}{name}.ics", auth=auth)
+        assert got.headers["ETag"] == put.headers["ETag"]
+        assert (got.text == text) == (name == "plain"), name
+        assert "\r\n\r\n" not in got.text and got.text.count("\n") == got.text.count("\r\n")
+    before = put_etag(base + "plain.ics")
+    edited = plain.replace("kept as is", "kept again")
+    again = httpx.put(f"{base}plain.ics", content=edited, auth=auth,
+                      headers={"Content-Type": "text/calendar", "If-Match": before})  # fmt: skip
+    assert again.status_code == 204 and again.headers["ETag"] != before
+    assert httpx.get(f"{base}plain.ics", auth=auth).text == edited
+    assert put_etag(base + "plain.ics") == again.headers["ETag"]
+
+
+def put_etag(url: str) -> str:
+    return httpx.get(url, auth=("alice", PASSWORD)).headers["ETag"]
+
+
 def test_time_range_queries_with_recurrence_and_overrides(
     server: LiveServer, calendar: caldav.Calendar
 ) -> None:
