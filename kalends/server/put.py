@@ -134,9 +134,9 @@ def _write(
             )
             return response
         href = posixpath.basename(pathutils.strip_path(path))
-        uploaded, _replaced = parent.upload(href, item)
+        etag = parent.put_item(href, item)
     status = client.NO_CONTENT if existing is not None else client.CREATED
-    return status, {"ETag": uploaded.etag}, None, None
+    return status, {"ETag": etag}, None, None
 
 
 def _precondition(
