@@ -10,7 +10,7 @@ text, no per-item objects); any other property leaves the request to Radicale.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import quote
@@ -24,6 +24,7 @@ _DAV = "{DAV:}"
 _CHUNK = 500
 XML_HEAD = "<?xml version='1.0' encoding='utf-8'?>\n"
 Row = Any  # href, etag, name, component, modified_at
+Renderer = Callable[[Row, str], str]  # (row, encoding) -> one property element
 
 
 def _content_type(row: Row, encoding: str) -> str:
@@ -34,7 +35,7 @@ def _content_type(row: Row, encoding: str) -> str:
     return f"<getcontenttype>{escape(value)}</getcontenttype>"
 
 
-_ITEM_PROPS: dict[str, Callable[[Row, str], str]] = {
+_ITEM_PROPS: dict[str, Renderer] = {
     "getetag": lambda row, _encoding: f"<getetag>{escape(row.etag)}</getetag>",
     "getcontenttype": _content_type,
     "resourcetype": lambda _row, _encoding: "<resourcetype />",
@@ -66,16 +67,22 @@ def item_responses(
     props: Sequence[str],
     base_prefix: str,
     encoding: str,
+    known: Mapping[str, Renderer] = _ITEM_PROPS,
+    after: str = "",
 ) -> Iterator[str]:
-    """One ``<response>`` per row, as Radicale would write it, in chunks of ``_CHUNK`` rows."""
+    """One ``<response>`` per row, as Radicale would write it, in chunks of ``_CHUNK`` rows.
+
+    ``known`` renders each of ``props`` (the PROPFIND item properties unless told); ``after``
+    follows the found properties' ``<propstat>`` in every response.
+    """
     prefix = quote(f"{base_prefix}/{collection.path}/")
-    renderers = [_ITEM_PROPS[name] for name in props]
+    renderers = [known[name] for name in props]
     parts = []
     for row in rows:
         values = "".join(render(row, encoding) for render in renderers)
         parts.append(
             f"<response><href>{escape(prefix + quote(row.href))}</href><propstat><prop>{values}"
-            "</prop><status>HTTP/1.1 200 OK</status></propstat></response>"
+            f"</prop><status>HTTP/1.1 200 OK</status></propstat>{after}</response>"
         )
         if len(parts) >= _CHUNK:
             yield "".join(parts)
