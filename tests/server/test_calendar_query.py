@@ -289,3 +289,29 @@ def test_errors_are_radicale_s(app: KalendsApplication) -> None:
     )
     few = query("<D:getetag/>", events_in("20240101T000000Z", "20240108T000000Z"))
     assert call(app, "REPORT", "/alice/calendar/", few)[0].startswith("207")  # etags: uncounted
+
+
+class _Text:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def serialize(self) -> str:
+        return self.text
+
+
+def test_the_vevent_count_is_radicale_s() -> None:
+    """Radicale counts the lines that upper-case to BEGIN:VEVENT; the cheap bound never
+    undercounts (a lower-case or dotless-i line) and the exact count decides past it."""
+    texts = [
+        "BEGIN:VCALENDAR\r\nbegin:vevent\r\nSUMMARY:Visit:v\r\nEND:VEVENT\r\n",
+        "BEGIN:VEVENT\nDESCRIPTION:BEGIN:VEVENT\nbeg\u0131n:VeVeNt\rBEGIN:VEVENT\x0bEND:VEVENT",
+    ]
+    radicale = sum(
+        1 for text in texts for line in text.splitlines() if line.upper() == "BEGIN:VEVENT"
+    )
+    assert radicale == 4
+    items: Any = [_Text(text) for text in texts]
+    for copies in (1, 2):
+        for limit in range(1, 12):
+            expected = radicale * copies > limit
+            assert calendar_query._too_many_vevents(items, limit, copies) == expected
