@@ -9,6 +9,7 @@ text, no per-item objects); any other property leaves the request to Radicale.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from email.utils import formatdate
@@ -25,6 +26,18 @@ _CHUNK = 500
 XML_HEAD = "<?xml version='1.0' encoding='utf-8'?>\n"
 Row = Any  # href, etag, name, component, modified_at
 Renderer = Callable[[Row, str], str]  # (row, encoding) -> one property element
+# what ``quote`` escapes in ASCII text: all but these and the "/" it is told to keep
+_QUOTED_ASCII = re.compile(r"[^A-Za-z0-9_.~/-]")
+
+
+def _percent(found: re.Match[str]) -> str:
+    return f"%{ord(found.group()):02X}"
+
+
+def quoted(href: str) -> str:
+    """``urllib.parse.quote(href)``, as Radicale writes hrefs, in a third of the time for
+    ASCII names with an "@" (most UIDs). Its answer holds nothing XML needs escaped."""
+    return _QUOTED_ASCII.sub(_percent, href) if href.isascii() else quote(href)
 
 
 def _content_type(row: Row, encoding: str) -> str:
@@ -81,7 +94,7 @@ def item_responses(
     for row in rows:
         values = "".join(render(row, encoding) for render in renderers)
         parts.append(
-            f"<response><href>{escape(prefix + quote(row.href))}</href><propstat><prop>{values}"
+            f"<response><href>{prefix}{quoted(row.href)}</href><propstat><prop>{values}"
             f"</prop><status>HTTP/1.1 200 OK</status></propstat>{after}</response>"
         )
         if len(parts) >= _CHUNK:
@@ -94,7 +107,7 @@ def missing_responses(collection: Collection, hrefs: Iterable[str], base_prefix:
     """Deleted members in a sync-collection answer."""
     prefix = quote(f"{base_prefix}/{collection.path}/")
     return "".join(
-        f"<response><href>{escape(prefix + quote(href))}</href>"
+        f"<response><href>{prefix}{quoted(href)}</href>"
         "<status>HTTP/1.1 404 Not Found</status></response>"
         for href in hrefs
     )
