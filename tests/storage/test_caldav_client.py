@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import caldav
 import httpx
 import pytest
 
+from kalends.server import calendar_query
 from tests.harness import PASSWORD, LiveServer, live_server, write_config
 
 
@@ -169,6 +171,37 @@ def test_client_search_expands_recurrences(calendar: caldav.Calendar) -> None:
     )
     starts = sorted(e.icalendar_component["DTSTART"].dt.astimezone(UTC) for e in found)
     assert [s.day for s in starts] == [1, 17, 22]
+
+
+def test_client_search_without_expansion(
+    calendar: caldav.Calendar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A time-range search is answered by Kalends' calendar-query path, with the objects whole."""
+    written: list[int] = []
+    original = calendar_query.multistatus
+
+    def spy(*args: Any) -> Any:
+        written.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(calendar_query, "multistatus", spy)
+    calendar.save_event(WEEKLY_WITH_EXCEPTIONS)
+    calendar.save_event(event("single", "20240110T120000Z", "20240110T130000Z", summary="a & b"))
+    calendar.save_event(event("later", "20240601T120000Z", "20240601T130000Z"))
+    found = calendar.search(
+        start=datetime(2024, 1, 9, tzinfo=UTC), end=datetime(2024, 1, 18, tzinfo=UTC), event=True
+    )
+    assert written  # the fast path answered
+    by_uid = {str(e.icalendar_component["UID"]): e for e in found}
+    assert set(by_uid) == {"weekly", "single"}
+    assert by_uid["single"].icalendar_component["SUMMARY"] == "a & b"
+    assert "RRULE:FREQ=WEEKLY;COUNT=20" in by_uid["weekly"].data  # not expanded
+    assert "RECURRENCE-ID" in by_uid["weekly"].data
+    with pytest.warns(DeprecationWarning):
+        dated = calendar.date_search(
+            datetime(2024, 5, 25, tzinfo=UTC), datetime(2024, 6, 5, tzinfo=UTC), expand=False
+        )
+    assert [str(e.icalendar_component["UID"]) for e in dated] == ["later"]
 
 
 def test_multiget_returns_found_and_missing(server: LiveServer, calendar: caldav.Calendar) -> None:
