@@ -9,8 +9,9 @@ text, no per-item objects); any other property leaves the request to Radicale.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import quote
@@ -24,6 +25,19 @@ _DAV = "{DAV:}"
 _CHUNK = 500
 XML_HEAD = "<?xml version='1.0' encoding='utf-8'?>\n"
 Row = Any  # href, etag, name, component, modified_at
+Renderer = Callable[[Row, str], str]  # (row, encoding) -> one property element
+# what ``quote`` escapes in ASCII text: all but these and the "/" it is told to keep
+_QUOTED_ASCII = re.compile(r"[^A-Za-z0-9_.~/-]")
+
+
+def _percent(found: re.Match[str]) -> str:
+    return f"%{ord(found.group()):02X}"
+
+
+def quoted(href: str) -> str:
+    """``urllib.parse.quote(href)``, as Radicale writes hrefs, in a third of the time for
+    ASCII names with an "@" (most UIDs). Its answer holds nothing XML needs escaped."""
+    return _QUOTED_ASCII.sub(_percent, href) if href.isascii() else quote(href)
 
 
 def _content_type(row: Row, encoding: str) -> str:
@@ -34,7 +48,7 @@ def _content_type(row: Row, encoding: str) -> str:
     return f"<getcontenttype>{escape(value)}</getcontenttype>"
 
 
-_ITEM_PROPS: dict[str, Callable[[Row, str], str]] = {
+_ITEM_PROPS: dict[str, Renderer] = {
     "getetag": lambda row, _encoding: f"<getetag>{escape(row.etag)}</getetag>",
     "getcontenttype": _content_type,
     "resourcetype": lambda _row, _encoding: "<resourcetype />",
@@ -66,16 +80,22 @@ def item_responses(
     props: Sequence[str],
     base_prefix: str,
     encoding: str,
+    known: Mapping[str, Renderer] = _ITEM_PROPS,
+    after: str = "",
 ) -> Iterator[str]:
-    """One ``<response>`` per row, as Radicale would write it, in chunks of ``_CHUNK`` rows."""
+    """One ``<response>`` per row, as Radicale would write it, in chunks of ``_CHUNK`` rows.
+
+    ``known`` renders each of ``props`` (the PROPFIND item properties unless told); ``after``
+    follows the found properties' ``<propstat>`` in every response.
+    """
     prefix = quote(f"{base_prefix}/{collection.path}/")
-    renderers = [_ITEM_PROPS[name] for name in props]
+    renderers = [known[name] for name in props]
     parts = []
     for row in rows:
         values = "".join(render(row, encoding) for render in renderers)
         parts.append(
-            f"<response><href>{escape(prefix + quote(row.href))}</href><propstat><prop>{values}"
-            "</prop><status>HTTP/1.1 200 OK</status></propstat></response>"
+            f"<response><href>{prefix}{quoted(row.href)}</href><propstat><prop>{values}"
+            f"</prop><status>HTTP/1.1 200 OK</status></propstat>{after}</response>"
         )
         if len(parts) >= _CHUNK:
             yield "".join(parts)
@@ -87,7 +107,7 @@ def missing_responses(collection: Collection, hrefs: Iterable[str], base_prefix:
     """Deleted members in a sync-collection answer."""
     prefix = quote(f"{base_prefix}/{collection.path}/")
     return "".join(
-        f"<response><href>{escape(prefix + quote(href))}</href>"
+        f"<response><href>{prefix}{quoted(href)}</href>"
         "<status>HTTP/1.1 404 Not Found</status></response>"
         for href in hrefs
     )

@@ -2,6 +2,8 @@
 
 - GET of a calendar streams the export from the database instead of building it in memory;
 - a free-busy REPORT is computed from the occurrence index instead of parsing every event;
+- PROPFIND Depth 1, sync-collection and calendar-query answers are written as text instead of
+  element trees (``kalends.server.propfind``, ``kalends.server.calendar_query``);
 - a rejected PUT says why (Radicale answers a bare "Bad Request");
 - requests that would break the unified calendar or a source's calendar are refused with a
   reason before Radicale sees them (``kalends.server.structure``).
@@ -27,7 +29,7 @@ from radicale.app.get import propose_filename, requests_freebusy_view
 from radicale.app.report import freebusy_periods, render_freebusy
 from radicale.item import filter as radicale_filter
 
-from kalends.server import propfind, structure
+from kalends.server import calendar_query, propfind, put, structure
 from kalends.server.diagnose import explain_rejected_calendar, refuse_recurrence_bombs
 from kalends.server.rights import OwnerOnlyRights
 from kalends.storage import Collection, Storage
@@ -198,7 +200,7 @@ class KalendsApplication(Application):
         headers = {k: v for k, v in dict(headers).items() if k.lower() != "content-length"}
         return status, headers, None, xml_request
 
-    # -- free-busy ---------------------------------------------------------------------------
+    # -- REPORT ------------------------------------------------------------------------------
 
     def do_REPORT(
         self,
@@ -215,6 +217,13 @@ class KalendsApplication(Application):
             _mutable(environ)["wsgi.input"] = io.BytesIO(body)
             if listed is not None:
                 return listed
+        if b"calendar-query" in body and self._owner_rights_only() and self._encoding == "utf-8":
+            found = self._calendar_query(
+                environ, base_prefix, path, user, user_groups, request_info
+            )
+            _mutable(environ)["wsgi.input"] = io.BytesIO(body)
+            if found is not None:
+                return found
         if b"free-busy-query" in body and not self._sharing._enabled:
             answer = self._free_busy(environ, path, user, user_groups, request_info)
             _mutable(environ)["wsgi.input"] = io.BytesIO(body)
@@ -264,6 +273,33 @@ class KalendsApplication(Application):
             present, missing = target.listing(), ""
         items = propfind.item_responses(target, present, props, base_prefix, self._encoding)
         self._stream(environ, [opening + "</sync-token>" + missing], items, ["</multistatus>"])
+        headers = {"Content-Type": f"text/xml; charset={self._encoding}"}
+        return client.MULTI_STATUS, headers, None, None
+
+    def _calendar_query(
+        self,
+        environ: types.WSGIEnviron,
+        base_prefix: str,
+        path: str,
+        user: str,
+        user_groups: set[str],
+        request_info: dict[str, Any],
+    ) -> Response | None:
+        """Radicale's calendar-query answer, written as text (``kalends.server.calendar_query``)."""
+        try:
+            query = calendar_query.parse(self._read_xml_request_body(environ, request_info))
+        except RuntimeError:
+            return None
+        if query is None:
+            return None
+        target = self._readable_calendar(path, user, user_groups)
+        if target is None:
+            return None
+        limit = self.configuration.get("reporting", "max_expand_occurrence")
+        chosen = calendar_query.matching_items(target, query, limit)
+        if chosen is None:
+            return None
+        self._stream(environ, calendar_query.multistatus(target, chosen, query, base_prefix))
         headers = {"Content-Type": f"text/xml; charset={self._encoding}"}
         return client.MULTI_STATUS, headers, None, None
 
@@ -370,6 +406,10 @@ class KalendsApplication(Application):
             if bomb is not None:
                 return _bad_request(bomb)
         self._storage_refusal()  # forget one this thread left behind
+        answered = self._put_object(environ, path, user, user_groups, request_info)
+        _mutable(environ)["wsgi.input"] = io.BytesIO(body)
+        if answered is not None:
+            return answered
         response: Response = super().do_PUT(
             environ, base_prefix, path, user, user_groups, request_info
         )
@@ -384,6 +424,29 @@ class KalendsApplication(Application):
             body, path, self.configuration.get("server", "max_vevent_rrule_occurrence")
         )
         return _bad_request(reason)
+
+    def _put_object(
+        self,
+        environ: types.WSGIEnviron,
+        path: str,
+        user: str,
+        user_groups: set[str],
+        request_info: dict[str, Any],
+    ) -> Response | None:
+        """Kalends' own PUT of one calendar object (``kalends.server.put``), where it applies."""
+        storage = self._storage
+        if not isinstance(storage, Storage) or self._sharing._enabled or self._hook.enabled:
+            return None
+        context = put.PutContext(
+            storage,
+            self._rights,
+            self.configuration,
+            self._max_resource_size,
+            self._max_vevent_rrule_occurrence,
+            self._strict_preconditions,
+        )
+        request = put.Request(environ, path, user, user_groups, request_info)
+        return put.put_calendar_object(context, request, self._webdav_error_response)
 
 
 def _too_large(limit: int) -> Response:

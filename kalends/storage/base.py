@@ -103,3 +103,8 @@ class Transactions:
     @property
     def in_write(self) -> bool:
         return self._current is not None
+
+    @property
+    def current(self) -> Connection | None:
+        """The calling thread's write transaction, if one is open."""
+        return self._current

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, overload
 from radicale import item as radicale_item
 from radicale import storage as radicale_storage
 from radicale.item import filter as radicale_filter
-from sqlalchemy import Connection, select, union_all, update
+from sqlalchemy import Connection, bindparam, select, union_all, update
 
 from kalends.storage import export, query, writes
 from kalends.storage.models import UID_PRESENT, collections, items, tombstones
@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 SYNC_TOKEN_PREFIX = "urn:kalends:sync:"
 _BATCH = 500
+_WITH_UID = select(items.c.id).where(
+    items.c.collection_id == bindparam("cid"), items.c.uid == bindparam("uid"), UID_PRESENT
+)
 
 
 class Collection(radicale_storage.BaseCollection):
@@ -157,11 +160,7 @@ class Collection(radicale_storage.BaseCollection):
 
     def has_uid(self, uid: str) -> bool:
         with self._storage.transactions.read() as conn:
-            hit = conn.execute(
-                select(items.c.id).where(
-                    items.c.collection_id == self.id, items.c.uid == uid, UID_PRESENT
-                )
-            ).first()
+            hit = conn.execute(_WITH_UID, {"cid": self.id, "uid": uid}).first()
         return hit is not None
 
     def get_filtered(self, filters: Iterable[ET.Element]) -> Iterator[tuple[StoredItem, bool]]:
@@ -226,10 +225,18 @@ class Collection(radicale_storage.BaseCollection):
     def upload(self, href: str, item: radicale_item.Item) -> tuple[StoredItem, StoredItem | None]:
         with self._storage.transactions.write(self.owner) as conn:
             old = writes.upsert_item(conn, self.id, href, item)
-            row = conn.execute(
-                select(*FULL_COLUMNS).where(items.c.collection_id == self.id, items.c.href == href)
-            ).one()
+            row = conn.execute(writes.ITEM_AT, {"cid": self.id, "href": href}).one()
         return self._item(row), (self._item(old) if old is not None else None)
+
+    def put_item(self, href: str, item: radicale_item.Item) -> str:
+        """``upload`` inside the caller's write lock (``Storage.acquire_lock``), whose
+        transaction rolls back whole on an error: no savepoint of its own, and no reading
+        back of what it wrote. Returns the new etag."""
+        conn = self._storage.transactions.current
+        if conn is None or type(self).upload is not Collection.upload:  # a view routes writes
+            return self.upload(href, item)[0].etag
+        writes.upsert_item(conn, self.id, href, item)
+        return str(item.etag)
 
     def delete(self, href: str | None = None) -> None:
         if href is None:

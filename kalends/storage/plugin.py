@@ -16,7 +16,18 @@ from radicale import config as radicale_config
 from radicale import item as radicale_item
 from radicale import pathutils
 from radicale import storage as radicale_storage
-from sqlalchemy import Connection, Engine, delete, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 
 from kalends.storage import view_log, writes
 from kalends.storage.base import Transactions
@@ -33,6 +44,9 @@ PLUGIN_CONFIG_SCHEMA = {
 
 ChildContext = Callable[[str, str | None], AbstractContextManager[None]]
 
+_COLLECTIONS_AT = select(collections).where(
+    collections.c.path.in_(bindparam("paths", expanding=True))
+)
 _ROOT = {"id": 0, "path": "", "uid": "root", "rev": 0, "modified_at": 0.0, "props": "{}"}
 
 
@@ -104,34 +118,45 @@ class Storage(radicale_storage.BaseStorage):
             if depth != "0":
                 yield from self._children(root, child_context_manager)
             return
-        parent = posixpath.dirname(sane)
-        with self.transactions.read() as conn:
-            rows = {
-                row.path: row
-                for row in conn.execute(
-                    select(collections).where(collections.c.path.in_((sane, parent)))
-                )
-            }
-            target = rows.get(sane)
-            if target is None:
-                found = self._item_at(conn, rows.get(parent), posixpath.basename(sane))
-        if target is None:
+        _parent, found = self._look_up(sane)
+        if not isinstance(found, Collection):
             if found is not None:
                 yield found
             return
-        collection = self._collection(target)
-        yield collection
+        yield found
         if depth != "0":
-            yield from self._children(collection, child_context_manager)
+            yield from self._children(found, child_context_manager)
+
+    def parent_and_item(
+        self, path: str
+    ) -> tuple[Collection | None, Collection | StoredItem | None]:
+        """The collection that holds ``path`` and what is at ``path``, in one look-up (a
+        write needs both)."""
+        sane = pathutils.strip_path(path)
+        return self._look_up(sane) if sane else (None, None)
+
+    def _look_up(self, sane: str) -> tuple[Collection | None, Collection | StoredItem | None]:
+        parent_path = posixpath.dirname(sane)
+        with self.transactions.read() as conn:
+            rows = {
+                row.path: row
+                for row in conn.execute(_COLLECTIONS_AT, {"paths": [sane, parent_path]})
+            }
+            target = rows.get(sane)
+            parent = rows.get(parent_path)
+            found = (
+                self._collection(target)
+                if target is not None
+                else self._item_at(conn, parent, posixpath.basename(sane))
+            )
+        return (self._collection(parent) if parent is not None else None), found
 
     def _item_at(self, conn: Connection, parent: AnyRow | None, href: str) -> StoredItem | None:
         if parent is None:
             return None
         if parent.kind == "unified":
             return UnifiedCollection(self, parent).item_at(conn, href)
-        row = conn.execute(
-            select(*FULL_COLUMNS).where(items.c.collection_id == parent.id, items.c.href == href)
-        ).first()
+        row = conn.execute(writes.ITEM_AT, {"cid": parent.id, "href": href}).first()
         return None if row is None else StoredItem(Collection(self, parent), row)
 
     def _children(

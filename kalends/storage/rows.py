@@ -56,7 +56,7 @@ class StoredItem(radicale_item.Item):
         self.collection = collection
         self.href = row.href if href is None else href
         self._modified_at: float = row.modified_at
-        self._text = row.text if "text" in row._fields else None
+        self._text = getattr(row, "text", None)  # rows without the text column have none
         self._vobject_item = None
         self._etag = row.etag
         self._uid = row.uid

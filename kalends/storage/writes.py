@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kalends.storage import view_log
@@ -26,15 +26,30 @@ from kalends.storage.view import Ident
 
 SYNC_TOKEN_MAX_AGE = 30 * 24 * 3600
 
+# The statements of every write, built once: building and keying a statement costs more than
+# SQLite takes to run it.
+_BUMP = (
+    update(collections)
+    .where(collections.c.id == bindparam("cid"))
+    .values(rev=collections.c.rev + 1, modified_at=bindparam("now"))
+    .returning(collections.c.rev, collections.c.source)
+)
+_QUEUE = insert(outbox)
+ITEM_AT = select(*FULL_COLUMNS).where(
+    items.c.collection_id == bindparam("cid"), items.c.href == bindparam("href")
+)
+_UPDATE_ITEM = update(items).where(items.c.id == bindparam("item_id"))
+_INSERT_ITEM = insert(items).returning(items.c.id)
+_DROP_OCCURRENCES = delete(occurrences).where(occurrences.c.item_id == bindparam("item_id"))
+_ADD_OCCURRENCES = insert(occurrences)
+_FORGET_TOMBSTONE = delete(tombstones).where(
+    tombstones.c.collection_id == bindparam("cid"), tombstones.c.href == bindparam("href")
+)
+
 
 def _bump(conn: Connection, collection_id: int, now: float) -> tuple[int, str | None]:
     """Advance the collection's revision; the new one, and the source it mirrors (if any)."""
-    rev, source = conn.execute(
-        update(collections)
-        .where(collections.c.id == collection_id)
-        .values(rev=collections.c.rev + 1, modified_at=now)
-        .returning(collections.c.rev, collections.c.source)
-    ).one()
+    rev, source = conn.execute(_BUMP, {"cid": collection_id, "now": now}).one()
     return int(rev), source
 
 
@@ -56,7 +71,7 @@ def _record_change(
         return rev
     new_rev, source = _bump(conn, collection_id, now)
     if source is not None and conn.info.get(ORIGIN_KEY) != source:
-        conn.execute(insert(outbox).values(collection_id=collection_id, href=href, created_at=now))
+        conn.execute(_QUEUE, {"collection_id": collection_id, "href": href, "created_at": now})
     return new_rev
 
 
@@ -107,9 +122,7 @@ def upsert_item(
     rev = _record_change(conn, collection_id, href, now, rev)
     values, occurrence_rows = item_values(item, rev, now)
     fingerprint: str = values["fingerprint"]
-    old = conn.execute(
-        select(*FULL_COLUMNS).where(items.c.collection_id == collection_id, items.c.href == href)
-    ).first()
+    old = conn.execute(ITEM_AT, {"cid": collection_id, "href": href}).first()
     watch = (
         view_log.watch(conn, collection_id, href, {values["uid"]}, {fingerprint})
         if track_view
@@ -118,26 +131,20 @@ def upsert_item(
     try:
         if old is not None:
             item_id = old.id
-            conn.execute(update(items).where(items.c.id == item_id).values(values))
-            conn.execute(delete(occurrences).where(occurrences.c.item_id == item_id))
+            conn.execute(_UPDATE_ITEM, {**values, "item_id": item_id})
+            conn.execute(_DROP_OCCURRENCES, {"item_id": item_id})
         else:
             item_id = conn.execute(
-                insert(items)
-                .values(collection_id=collection_id, href=href, **values)
-                .returning(items.c.id)
+                _INSERT_ITEM, {"collection_id": collection_id, "href": href, **values}
             ).scalar_one()
-            conn.execute(
-                delete(tombstones).where(
-                    tombstones.c.collection_id == collection_id, tombstones.c.href == href
-                )
-            )
+            conn.execute(_FORGET_TOMBSTONE, {"cid": collection_id, "href": href})
     except IntegrityError as error:
         raise ValueError(f"UID {item.uid!r} is already used in this collection") from error
     if occurrence_rows:
         for row in occurrence_rows:
             row["item_id"] = item_id
             row["collection_id"] = collection_id
-        conn.execute(insert(occurrences), occurrence_rows)
+        conn.execute(_ADD_OCCURRENCES, occurrence_rows)
     if watch is not None:
         watch.finish(Ident(item_id, collection_id, href, values["uid"], fingerprint))
     return old

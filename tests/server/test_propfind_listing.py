@@ -8,8 +8,11 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kalends.config import load_settings
 from kalends.server import propfind as propfind_module
@@ -151,3 +154,8 @@ EVENT = (
     "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\n"
     "DTSTAMP:20240101T000000Z\r\nDTSTART:2024010{day}T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 )
+
+
+@given(st.text() | st.text(alphabet="abcXYZ019_.~/-% &+:@ü"))
+def test_quoted_is_quote(href: str) -> None:
+    assert propfind_module.quoted(href) == quote(href)

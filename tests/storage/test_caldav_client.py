@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import caldav
 import httpx
 import pytest
 
+from kalends.server import calendar_query
 from tests.harness import PASSWORD, LiveServer, live_server, write_config
 
 
@@ -99,6 +101,39 @@ def test_put_get_update_delete(calendar: caldav.Calendar) -> None:
         calendar.event_by_uid("e1")
 
 
+def test_an_object_is_kept_as_the_client_wrote_it_unless_radicale_would_fix_it(
+    server: LiveServer, calendar: caldav.Calendar
+) -> None:
+    """A plain CRLF object is stored byte for byte (its ETag that of those bytes); one that
+    Radicale rewrites (EXDATE value types, bare line feeds, blank lines) as vobject writes it
+    after the fix; either way the ETag of a PUT is the one a GET then gives."""
+    base = server.url + "/alice/work/"
+    auth = ("alice", PASSWORD)
+    plain = event("plain", "20240105T100000Z", "20240105T110000Z", "X-CUSTOM;A=b:kept as is\r\n")
+    bare = event("bare", "20240106T100000Z", "20240106T110000Z").replace("\r\n", "\n")
+    blank = event("blank", "20240107T100000Z", "20240107T110000Z").replace("SUMMARY", "\r\nSUMMARY")
+    for name, text in (("plain", plain), ("weekly", WEEKLY_WITH_EXCEPTIONS), ("bare", bare),
+                       ("blank", blank)):  # fmt: skip
+        put = httpx.put(f"{base}{name}.ics", content=text, auth=auth,
+                        headers={"Content-Type": "text/calendar"})  # fmt: skip
+        assert put.status_code == 201, put.text
+        got = httpx.get(f"{base}{name}.ics", auth=auth)
+        assert got.headers["ETag"] == put.headers["ETag"]
+        assert (got.text == text) == (name == "plain"), name
+        assert "\r\n\r\n" not in got.text and got.text.count("\n") == got.text.count("\r\n")
+    before = put_etag(base + "plain.ics")
+    edited = plain.replace("kept as is", "kept again")
+    again = httpx.put(f"{base}plain.ics", content=edited, auth=auth,
+                      headers={"Content-Type": "text/calendar", "If-Match": before})  # fmt: skip
+    assert again.status_code == 204 and again.headers["ETag"] != before
+    assert httpx.get(f"{base}plain.ics", auth=auth).text == edited
+    assert put_etag(base + "plain.ics") == again.headers["ETag"]
+
+
+def put_etag(url: str) -> str:
+    return httpx.get(url, auth=("alice", PASSWORD)).headers["ETag"]
+
+
 def test_time_range_queries_with_recurrence_and_overrides(
     server: LiveServer, calendar: caldav.Calendar
 ) -> None:
@@ -136,6 +171,37 @@ def test_client_search_expands_recurrences(calendar: caldav.Calendar) -> None:
     )
     starts = sorted(e.icalendar_component["DTSTART"].dt.astimezone(UTC) for e in found)
     assert [s.day for s in starts] == [1, 17, 22]
+
+
+def test_client_search_without_expansion(
+    calendar: caldav.Calendar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A time-range search is answered by Kalends' calendar-query path, with the objects whole."""
+    written: list[int] = []
+    original = calendar_query.multistatus
+
+    def spy(*args: Any) -> Any:
+        written.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(calendar_query, "multistatus", spy)
+    calendar.save_event(WEEKLY_WITH_EXCEPTIONS)
+    calendar.save_event(event("single", "20240110T120000Z", "20240110T130000Z", summary="a & b"))
+    calendar.save_event(event("later", "20240601T120000Z", "20240601T130000Z"))
+    found = calendar.search(
+        start=datetime(2024, 1, 9, tzinfo=UTC), end=datetime(2024, 1, 18, tzinfo=UTC), event=True
+    )
+    assert written  # the fast path answered
+    by_uid = {str(e.icalendar_component["UID"]): e for e in found}
+    assert set(by_uid) == {"weekly", "single"}
+    assert by_uid["single"].icalendar_component["SUMMARY"] == "a & b"
+    assert "RRULE:FREQ=WEEKLY;COUNT=20" in by_uid["weekly"].data  # not expanded
+    assert "RECURRENCE-ID" in by_uid["weekly"].data
+    with pytest.warns(DeprecationWarning):
+        dated = calendar.date_search(
+            datetime(2024, 5, 25, tzinfo=UTC), datetime(2024, 6, 5, tzinfo=UTC), expand=False
+        )
+    assert [str(e.icalendar_component["UID"]) for e in dated] == ["later"]
 
 
 def test_multiget_returns_found_and_missing(server: LiveServer, calendar: caldav.Calendar) -> None:
