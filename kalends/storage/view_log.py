@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, not_, select, union_all, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, not_, select, union_all, update
 
 from kalends.storage import view_table
 from kalends.storage.models import UID_PRESENT, collections, items, tombstones
@@ -96,6 +97,55 @@ class _LoneWatch:
             record(self._conn, unified_id, {self._href})
 
 
+def _probe(with_uids: bool, with_fps: bool) -> Any:
+    """Any other member item at the href, with one of the UIDs or one of the fingerprints: one
+    indexed look-up per key (an OR of the three would scan the items table)."""
+    members = items.c.collection_id.in_(bindparam("members", expanding=True))
+    not_itself = not_(
+        and_(items.c.collection_id == bindparam("cid"), items.c.href == bindparam("href"))
+    )
+    probes = [select(items.c.id).where(members, items.c.href == bindparam("href"), not_itself)]
+    if with_uids:
+        uids = items.c.uid.in_(bindparam("uids", expanding=True))
+        probes.append(select(items.c.id).where(members, UID_PRESENT, uids, not_itself))
+    if with_fps:
+        fps = items.c.fingerprint.in_(bindparam("fps", expanding=True))
+        probes.append(select(items.c.id).where(members, fps, not_itself))
+    return union_all(*probes).limit(1)
+
+
+# Built once: on every write, building and keying these cost more than running them.
+_PROBES = {(u, f): _probe(u, f) for u in (False, True) for f in (False, True)}
+_IDENTITY = select(items.c.uid, items.c.fingerprint).where(
+    items.c.collection_id == bindparam("cid"), items.c.href == bindparam("href")
+)
+_SIBLINGS = select(
+    collections.c.id,
+    collections.c.path,
+    collections.c.parent_path,
+    collections.c.kind,
+    collections.c.source,
+    collections.c.priority,
+    collections.c.tag,
+).where(
+    collections.c.parent_path
+    == select(collections.c.parent_path)
+    .where(collections.c.id == bindparam("cid"))
+    .scalar_subquery()
+)
+_NEXT_REV = (
+    update(collections)
+    .where(collections.c.id == bindparam("unified"))
+    .values(rev=collections.c.rev + 1, modified_at=bindparam("now"))
+    .returning(collections.c.rev)
+)
+_DROP_ENTRIES = delete(tombstones).where(
+    tombstones.c.collection_id == bindparam("unified"),
+    tombstones.c.href.in_(bindparam("hrefs", expanding=True)),
+)
+_ADD_ENTRIES = insert(tombstones)
+
+
 def _alone(
     conn: Connection,
     members: Members,
@@ -106,31 +156,18 @@ def _alone(
 ) -> bool:
     """No other member item shares the written item's href, or its UID or fingerprint (old or
     new): nothing else in the view can be affected by the write."""
-    old = conn.execute(
-        select(items.c.uid, items.c.fingerprint).where(
-            items.c.collection_id == collection_id, items.c.href == href
-        )
-    ).first()
+    old = conn.execute(_IDENTITY, {"cid": collection_id, "href": href}).first()
     if old is not None:
         uids.add(old.uid)
         fps.add(old.fingerprint)
     uids.discard("")
     fps.discard("")
-    members_only = members.condition(items.c.collection_id)
-    not_itself = not_(and_(items.c.collection_id == collection_id, items.c.href == href))
-    # One indexed look-up per key (an OR of the three would scan the items table).
-    probes = [select(items.c.id).where(members_only, items.c.href == href, not_itself)]
+    params: dict[str, Any] = {"members": list(members.ids), "cid": collection_id, "href": href}
     if uids:
-        probes.append(
-            select(items.c.id).where(
-                members_only, UID_PRESENT, items.c.uid.in_(sorted(uids)), not_itself
-            )
-        )
+        params["uids"] = sorted(uids)
     if fps:
-        probes.append(
-            select(items.c.id).where(members_only, items.c.fingerprint.in_(sorted(fps)), not_itself)
-        )
-    other = conn.execute(union_all(*probes).limit(1)).first()
+        params["fps"] = sorted(fps)
+    other = conn.execute(_PROBES[bool(uids), bool(fps)], params).first()
     return other is None
 
 
@@ -146,22 +183,7 @@ def watch(
     ``uids`` and ``fps`` are the identity the item is about to take; the one it has now is read
     here. None when the collection is no member of a unified calendar.
     """
-    siblings = conn.execute(
-        select(
-            collections.c.id,
-            collections.c.path,
-            collections.c.parent_path,
-            collections.c.kind,
-            collections.c.source,
-            collections.c.priority,
-            collections.c.tag,
-        ).where(
-            collections.c.parent_path
-            == select(collections.c.parent_path)
-            .where(collections.c.id == collection_id)
-            .scalar_subquery()
-        )
-    ).all()
+    siblings = conn.execute(_SIBLINGS, {"cid": collection_id}).all()
     unified = [row for row in siblings if row.kind == "unified"]
     unified_ids = [row.id for row in unified]
     members = Members(
@@ -193,21 +215,12 @@ def _target_around(engine: ViewEngine, hrefs: set[str], uids: set[str], fps: set
 def record(conn: Connection, unified_id: int, hrefs: set[str]) -> None:
     """A new revision of the unified collection (its CTag) listing ``hrefs`` as changed."""
     now = time.time()
-    rev: int = conn.execute(
-        update(collections)
-        .where(collections.c.id == unified_id)
-        .values(rev=collections.c.rev + 1, modified_at=now)
-        .returning(collections.c.rev)
-    ).scalar_one()
+    rev: int = conn.execute(_NEXT_REV, {"unified": unified_id, "now": now}).scalar_one()
     if hrefs:
         ordered = sorted(hrefs)
+        conn.execute(_DROP_ENTRIES, {"unified": unified_id, "hrefs": ordered})
         conn.execute(
-            delete(tombstones).where(
-                tombstones.c.collection_id == unified_id, tombstones.c.href.in_(ordered)
-            )
-        )
-        conn.execute(
-            insert(tombstones),
+            _ADD_ENTRIES,
             [
                 {"collection_id": unified_id, "href": h, "rev": rev, "deleted_at": now}
                 for h in ordered

@@ -73,20 +73,26 @@ def apply(
             conn.execute(insert(unified_items), rows)
 
 
+_AT_HREF = and_(
+    unified_items.c.unified_id == bindparam("unified"), unified_items.c.href == bindparam("href")
+)
+_SHOWN_AT = select(unified_items.c.item_id).where(_AT_HREF)  # built once: written on every PUT
+_HIDE_AT = delete(unified_items).where(_AT_HREF)
+_SHOW = insert(unified_items)
+
+
 def show(conn: Connection, unified_ids: Sequence[int], href: str, item_id: int | None) -> None:
     """The view href ``href`` alone changed: it shows ``item_id`` now (None: nothing). An
     updated item keeps its id and its row: then nothing is written."""
     for unified_id in unified_ids:
-        at_href = and_(unified_items.c.unified_id == unified_id, unified_items.c.href == href)
-        stored = conn.execute(select(unified_items.c.item_id).where(at_href)).scalar()
+        at = {"unified": unified_id, "href": href}
+        stored = conn.execute(_SHOWN_AT, at).scalar()
         if stored == item_id:
             continue
         if stored is not None:  # (a deleted item's row went with it: ON DELETE CASCADE)
-            conn.execute(delete(unified_items).where(at_href))
+            conn.execute(_HIDE_AT, at)
         if item_id is not None:
-            conn.execute(
-                insert(unified_items).values(unified_id=unified_id, href=href, item_id=item_id)
-            )
+            conn.execute(_SHOW, {"unified_id": unified_id, "href": href, "item_id": item_id})
 
 
 def follow(
