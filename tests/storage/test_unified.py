@@ -54,18 +54,23 @@ def prepared(path: str, text: str) -> radicale_item.Item:
     return item
 
 
-@contextmanager
-def open_storage(database_url: str) -> Iterator[Storage]:
-    """User "u" with the ``MEMBERS`` calendars and its unified calendar "all"."""
-    migrate_database(database_url)
-    engine = create_storage_engine(database_url)
-    store = Storage(radicale_config.load(), engine)
+def add_members(store: Storage) -> None:
+    """User "u" and the ``MEMBERS`` calendars (sources provisioned, the rest plain)."""
     store.create_collection("/u/")
     for name, (kind, priority) in MEMBERS.items():
         if kind == "source":
             provision(store, Declared(f"u/{name}", kind, name, source=name, priority=priority))
         else:
             store.create_collection(f"/u/{name}/", props={"tag": "VCALENDAR"})
+
+
+@contextmanager
+def open_storage(database_url: str) -> Iterator[Storage]:
+    """User "u" with the ``MEMBERS`` calendars and its unified calendar "all"."""
+    migrate_database(database_url)
+    engine = create_storage_engine(database_url)
+    store = Storage(radicale_config.load(), engine)
+    add_members(store)
     provision(store, Declared("u/all", "unified", "All", private={DEFAULT_TARGET: "b"}))
     try:
         yield store

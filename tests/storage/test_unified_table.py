@@ -31,6 +31,7 @@ from tests.storage.test_unified import (
     HREFS,
     MEMBERS,
     UIDS,
+    add_members,
     check_reads,
     ics,
     materialised,
@@ -223,12 +224,7 @@ def test_the_migration_builds_the_rows_of_an_existing_unified_calendar(
             config.attributes["connection"] = conn
             command.upgrade(config, "0005")
         store = Storage(radicale_config.load(), engine)
-        store.create_collection("/u/")
-        for name, (kind, priority) in MEMBERS.items():
-            if kind == "source":
-                provision(store, Declared(f"u/{name}", kind, name, source=name, priority=priority))
-            else:
-                store.create_collection(f"/u/{name}/", props={"tag": "VCALENDAR"})
+        add_members(store)
         put_colliding(store)
         with engine.begin() as conn:  # the unified calendar as revision 0005 knew it
             conn.execute(
