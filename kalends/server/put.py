@@ -3,7 +3,7 @@
 Radicale's PUT reads the object with vobject, writes it out again to have the text it stores
 and its etag, and looks the target and its calendar up in two separate discoveries. Here the
 object is read once, the client's own text is stored when it is a plain CRLF calendar object
-that Radicale's clean-up would leave alone (else vobject writes it, as Radicale does), and the
+that Radicale's clean-up left alone (else vobject writes it, as Radicale does), and the
 calendar and the item are found with one look-up. The decisions are Radicale's: the same
 rights, preconditions (If-Match, If-None-Match, strict preconditions), UID conflict (409
 no-uid-conflict) and answers (201 or 204 with the ETag).
@@ -18,6 +18,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 from http import client
+from itertools import chain
 from typing import Any
 
 from radicale import httputils, pathutils, types
@@ -28,10 +29,6 @@ from radicale.rights import BaseRights
 from kalends.storage import Collection, Storage
 
 Response = types.WSGIResponse
-
-# Radicale rewrites these (Thunderbird's DTEND with a zero DURATION, Evolution's EXDATE and
-# RDATE value types): an object that has them is stored as vobject writes it after the fix.
-_REWRITTEN = ("\nDURATION", "\nEXDATE", "\nRDATE")
 
 
 @dataclass(frozen=True)
@@ -56,27 +53,41 @@ class Request:
 
 
 def client_text(content: str) -> str | None:
-    """The client's text, when storing it is storing what Radicale would (else None)."""
+    """The client's text, when it is written as vobject would write it back (CRLF lines, no
+    blank line); else None."""
     if not content.startswith("BEGIN:VCALENDAR\r\n") or not content.endswith("END:VCALENDAR\r\n"):
         return None
     if content.count("\n") != content.count("\r\n") or "\n\r\n" in content:
         return None  # bare line feeds, or blank lines (vobject drops them)
-    upper = content.upper()
-    if any(name in upper for name in _REWRITTEN):
-        return None
     return content
+
+
+def quirk_state(calendar: Any) -> list[Any]:
+    """What Radicale's clean-up of an object may change (Thunderbird's DTEND with a zero
+    DURATION, Evolution's EXDATE and RDATE value types and zones), copied: an object whose
+    state it changed is stored as vobject writes it after the fix, as Radicale stores it."""
+    state: list[Any] = []
+    for component in calendar.components():
+        contents = component.contents
+        state.append("duration" in contents)
+        for line in chain(contents.get("exdate", ()), contents.get("rdate", ())):
+            state.append((list(line.value), {k: list(v) for k, v in line.params.items()}))
+    return state
 
 
 def prepared_item(content: str, collection_path: str, max_rrule: int) -> radicale_item.Item | None:
     """The object read and checked as Radicale's PUT does; None when it does not pass."""
     try:
         components = radicale_item.read_components(content)
+        before = [quirk_state(calendar) for calendar in components]
         radicale_item.check_and_sanitize_items(
             components, max_vevent_rrule_occurrence=max_rrule, tag="VCALENDAR"
         )
         (component,) = components
+        untouched = before == [quirk_state(component)]
+        text = client_text(content) if untouched else None
         item = radicale_item.Item(
-            collection_path=collection_path, vobject_item=component, text=client_text(content)
+            collection_path=collection_path, vobject_item=component, text=text
         )
         item.prepare()
     except Exception:  # vobject raises anything; Radicale's handler then gives its answer

@@ -105,21 +105,33 @@ def test_an_object_is_kept_as_the_client_wrote_it_unless_radicale_would_fix_it(
     server: LiveServer, calendar: caldav.Calendar
 ) -> None:
     """A plain CRLF object is stored byte for byte (its ETag that of those bytes); one that
-    Radicale rewrites (EXDATE value types, bare line feeds, blank lines) as vobject writes it
-    after the fix; either way the ETag of a PUT is the one a GET then gives."""
+    Radicale rewrites (Evolution's EXDATE value types and zones, Thunderbird's DTEND with a zero
+    DURATION, bare line feeds, blank lines) as vobject writes it after the fix; either way the
+    ETag of a PUT is the one a GET then gives."""
     base = server.url + "/alice/work/"
     auth = ("alice", PASSWORD)
     plain = event("plain", "20240105T100000Z", "20240105T110000Z", "X-CUSTOM;A=b:kept as is\r\n")
+    lasting = event("lasting", "20240105T100000Z", "").replace("DTEND:", "DURATION:PT1H")
+    exdate = "EXDATE;TZID=Europe/Berlin:20240108T090000"
+    evolution = WEEKLY_WITH_EXCEPTIONS.replace(exdate, "EXDATE;VALUE=DATE:20240108").replace(
+        "UID:weekly", "UID:evolution"
+    )
+    floating = WEEKLY_WITH_EXCEPTIONS.replace(exdate, "EXDATE:20240108T090000").replace(
+        "UID:weekly", "UID:floating"
+    )
+    zero = event("zero", "20240105T100000Z", "20240105T110000Z", "DURATION:PT0S\r\n")
     bare = event("bare", "20240106T100000Z", "20240106T110000Z").replace("\r\n", "\n")
     blank = event("blank", "20240107T100000Z", "20240107T110000Z").replace("SUMMARY", "\r\nSUMMARY")
-    for name, text in (("plain", plain), ("weekly", WEEKLY_WITH_EXCEPTIONS), ("bare", bare),
-                       ("blank", blank)):  # fmt: skip
+    kept = {"plain": plain, "weekly": WEEKLY_WITH_EXCEPTIONS, "lasting": lasting}
+    fixed = {"evolution": evolution, "floating": floating, "zero": zero, "bare": bare,
+             "blank": blank}  # fmt: skip
+    for name, text in (kept | fixed).items():
         put = httpx.put(f"{base}{name}.ics", content=text, auth=auth,
                         headers={"Content-Type": "text/calendar"})  # fmt: skip
         assert put.status_code == 201, put.text
         got = httpx.get(f"{base}{name}.ics", auth=auth)
         assert got.headers["ETag"] == put.headers["ETag"]
-        assert (got.text == text) == (name == "plain"), name
+        assert (got.text == text) == (name in kept), name
         assert "\r\n\r\n" not in got.text and got.text.count("\n") == got.text.count("\r\n")
     before = put_etag(base + "plain.ics")
     edited = plain.replace("kept as is", "kept again")
