@@ -145,7 +145,7 @@ def _write(
             )
             return response
         href = posixpath.basename(pathutils.strip_path(path))
-        etag = parent.put_item(href, item)
+        etag = parent.put_item(href, item, new=existing is None)
     status = client.NO_CONTENT if existing is not None else client.CREATED
     return status, {"ETag": etag}, None, None
 

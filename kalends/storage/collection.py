@@ -228,14 +228,15 @@ class Collection(radicale_storage.BaseCollection):
             row = conn.execute(writes.ITEM_AT, {"cid": self.id, "href": href}).one()
         return self._item(row), (self._item(old) if old is not None else None)
 
-    def put_item(self, href: str, item: radicale_item.Item) -> str:
+    def put_item(self, href: str, item: radicale_item.Item, new: bool = False) -> str:
         """``upload`` inside the caller's write lock (``Storage.acquire_lock``), whose
         transaction rolls back whole on an error: no savepoint of its own, and no reading
-        back of what it wrote. Returns the new etag."""
+        back of what it wrote. ``new``: the caller found no item at ``href`` in this
+        transaction. Returns the new etag."""
         conn = self._storage.transactions.current
         if conn is None or type(self).upload is not Collection.upload:  # a view routes writes
             return self.upload(href, item)[0].etag
-        writes.upsert_item(conn, self.id, href, item)
+        writes.upsert_item(conn, self.id, href, item, new=new)
         return str(item.etag)
 
     def delete(self, href: str | None = None) -> None:

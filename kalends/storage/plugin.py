@@ -44,8 +44,9 @@ PLUGIN_CONFIG_SCHEMA = {
 
 ChildContext = Callable[[str, str | None], AbstractContextManager[None]]
 
+# a path and its parent's (two fixed parameters: an expanding list is rendered anew each time)
 _COLLECTIONS_AT = select(collections).where(
-    collections.c.path.in_(bindparam("paths", expanding=True))
+    collections.c.path.in_([bindparam("path"), bindparam("parent")])
 )
 _ROOT = {"id": 0, "path": "", "uid": "root", "rev": 0, "modified_at": 0.0, "props": "{}"}
 
@@ -140,7 +141,7 @@ class Storage(radicale_storage.BaseStorage):
         with self.transactions.read() as conn:
             rows = {
                 row.path: row
-                for row in conn.execute(_COLLECTIONS_AT, {"paths": [sane, parent_path]})
+                for row in conn.execute(_COLLECTIONS_AT, {"path": sane, "parent": parent_path})
             }
             target = rows.get(sane)
             parent = rows.get(parent_path)

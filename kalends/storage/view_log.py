@@ -24,7 +24,8 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, not_, select, union_all, update
+from sqlalchemy import Connection, and_, bindparam, delete, not_, select, union_all, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from kalends.storage import view_table
 from kalends.storage.models import UID_PRESENT, collections, items, tombstones
@@ -83,16 +84,17 @@ class ViewWatch:
 class _LoneWatch:
     """A write whose item shares no UID, fingerprint or href with any other member item: the
     view changes at its href only, where it shows the item itself (the common case, answered
-    without loading the view)."""
+    without loading the view). ``new``: no item was there, so the view showed nothing."""
 
-    def __init__(self, conn: Connection, unified_ids: Sequence[int], href: str) -> None:
+    def __init__(self, conn: Connection, unified_ids: Sequence[int], href: str, new: bool) -> None:
         self._conn = conn
         self._unified_ids = unified_ids
         self._href = href
+        self._new = new
 
     def finish(self, written: Ident | None) -> None:
         item_id = None if written is None else written.id
-        view_table.show(self._conn, self._unified_ids, self._href, item_id)
+        view_table.show(self._conn, self._unified_ids, self._href, item_id, self._new)
         for unified_id in self._unified_ids:
             record(self._conn, unified_id, {self._href})
 
@@ -139,11 +141,24 @@ _NEXT_REV = (
     .values(rev=collections.c.rev + 1, modified_at=bindparam("now"))
     .returning(collections.c.rev)
 )
-_DROP_ENTRIES = delete(tombstones).where(
-    tombstones.c.collection_id == bindparam("unified"),
-    tombstones.c.href.in_(bindparam("hrefs", expanding=True)),
-)
-_ADD_ENTRIES = insert(tombstones)
+
+
+def _entry_upsert(dialect: Any) -> Any:
+    """Log an href at a revision, replacing its earlier entry (one statement, not two)."""
+    statement = dialect.insert(tombstones)
+    return statement.on_conflict_do_update(
+        index_elements=[tombstones.c.collection_id, tombstones.c.href],
+        set_={"rev": statement.excluded.rev, "deleted_at": statement.excluded.deleted_at},
+    )
+
+
+_SET_ENTRIES = {"sqlite": _entry_upsert(sqlite), "postgresql": _entry_upsert(postgresql)}
+
+
+def identity(conn: Connection, collection_id: int, href: str) -> Any:
+    """The UID and fingerprint of the item at ``href`` (a row), or None: what ``watch`` needs
+    of the item a write replaces."""
+    return conn.execute(_IDENTITY, {"cid": collection_id, "href": href}).first()
 
 
 def _alone(
@@ -155,11 +170,7 @@ def _alone(
     fps: set[str],
 ) -> bool:
     """No other member item shares the written item's href, or its UID or fingerprint (old or
-    new): nothing else in the view can be affected by the write."""
-    old = conn.execute(_IDENTITY, {"cid": collection_id, "href": href}).first()
-    if old is not None:
-        uids.add(old.uid)
-        fps.add(old.fingerprint)
+    new, both in ``uids`` and ``fps``): nothing else in the view can be affected by the write."""
     uids.discard("")
     fps.discard("")
     params: dict[str, Any] = {"members": list(members.ids), "cid": collection_id, "href": href}
@@ -175,13 +186,15 @@ def watch(
     conn: Connection,
     collection_id: int,
     href: str,
+    old: Any,
     uids: Iterable[str] = (),
     fps: Iterable[str] = (),
 ) -> ViewWatch | _LoneWatch | None:
     """Look at the view around ``href`` of member ``collection_id`` before writing it there.
 
-    ``uids`` and ``fps`` are the identity the item is about to take; the one it has now is read
-    here. None when the collection is no member of a unified calendar.
+    ``old``: the item there now (a row with its uid and fingerprint, see ``identity``) or None;
+    ``uids`` and ``fps``: the identity the item is about to take. None when the collection is
+    no member of a unified calendar.
     """
     siblings = conn.execute(_SIBLINGS, {"cid": collection_id}).all()
     unified = [row for row in siblings if row.kind == "unified"]
@@ -193,8 +206,11 @@ def watch(
     )
     if not unified or collection_id not in members.by_id:
         return None
-    if "~" not in href and _alone(conn, members, collection_id, href, {*uids}, {*fps}):
-        return _LoneWatch(conn, unified_ids, href)
+    old_uids, old_fps = ({old.uid}, {old.fingerprint}) if old is not None else (set(), set())
+    if "~" not in href and _alone(
+        conn, members, collection_id, href, {*uids, *old_uids}, {*fps, *old_fps}
+    ):
+        return _LoneWatch(conn, unified_ids, href, new=old is None)
     engine = ViewEngine(conn, members)
     _target_around(engine, {href}, {*uids}, {*fps})
     return ViewWatch(conn, unified_ids, engine, (collection_id, href), unified[0].parent_path)
@@ -217,13 +233,11 @@ def record(conn: Connection, unified_id: int, hrefs: set[str]) -> None:
     now = time.time()
     rev: int = conn.execute(_NEXT_REV, {"unified": unified_id, "now": now}).scalar_one()
     if hrefs:
-        ordered = sorted(hrefs)
-        conn.execute(_DROP_ENTRIES, {"unified": unified_id, "hrefs": ordered})
         conn.execute(
-            _ADD_ENTRIES,
+            _SET_ENTRIES[conn.dialect.name],
             [
                 {"collection_id": unified_id, "href": h, "rev": rev, "deleted_at": now}
-                for h in ordered
+                for h in sorted(hrefs)
             ],
         )
     if rev % _PRUNE_EVERY == 0:

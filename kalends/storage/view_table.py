@@ -81,12 +81,19 @@ _HIDE_AT = delete(unified_items).where(_AT_HREF)
 _SHOW = insert(unified_items)
 
 
-def show(conn: Connection, unified_ids: Sequence[int], href: str, item_id: int | None) -> None:
+def show(
+    conn: Connection,
+    unified_ids: Sequence[int],
+    href: str,
+    item_id: int | None,
+    was_empty: bool = False,
+) -> None:
     """The view href ``href`` alone changed: it shows ``item_id`` now (None: nothing). An
-    updated item keeps its id and its row: then nothing is written."""
+    updated item keeps its id and its row: then nothing is written. ``was_empty``: the caller
+    knows that nothing was shown there."""
     for unified_id in unified_ids:
         at = {"unified": unified_id, "href": href}
-        stored = conn.execute(_SHOWN_AT, at).scalar()
+        stored = None if was_empty else conn.execute(_SHOWN_AT, at).scalar()
         if stored == item_id:
             continue
         if stored is not None:  # (a deleted item's row went with it: ON DELETE CASCADE)

@@ -35,7 +35,8 @@ _BUMP = (
     .returning(collections.c.rev, collections.c.source)
 )
 _QUEUE = insert(outbox)
-ITEM_AT = select(*FULL_COLUMNS).where(
+# the item at an href, with what the unified view's upkeep needs of it (its fingerprint)
+ITEM_AT = select(*FULL_COLUMNS, items.c.fingerprint).where(
     items.c.collection_id == bindparam("cid"), items.c.href == bindparam("href")
 )
 _UPDATE_ITEM = update(items).where(items.c.id == bindparam("item_id"))
@@ -112,19 +113,21 @@ def upsert_item(
     item: Any,
     rev: int | None = None,
     track_view: bool = True,
+    new: bool = False,
 ) -> Any:
     """Create or replace the item at ``href``; returns the replaced row (with text) or None.
 
     ``track_view=False``: the caller writes many items and invalidates the unified calendar's
     sync tokens once instead (``view_log.invalidate_tokens``), sparing a view comparison each.
+    ``new``: the caller has seen, in this transaction, that no item is at ``href``.
     """
     now = time.time()
     rev = _record_change(conn, collection_id, href, now, rev)
     values, occurrence_rows = item_values(item, rev, now)
     fingerprint: str = values["fingerprint"]
-    old = conn.execute(ITEM_AT, {"cid": collection_id, "href": href}).first()
+    old = None if new else conn.execute(ITEM_AT, {"cid": collection_id, "href": href}).first()
     watch = (
-        view_log.watch(conn, collection_id, href, {values["uid"]}, {fingerprint})
+        view_log.watch(conn, collection_id, href, old, {values["uid"]}, {fingerprint})
         if track_view
         else None
     )
@@ -158,7 +161,11 @@ def delete_item(
     track_view: bool = True,
 ) -> bool:
     """Delete one item and leave a tombstone for sync-collection; False when it did not exist."""
-    watch = view_log.watch(conn, collection_id, href) if track_view else None
+    watch = (
+        view_log.watch(conn, collection_id, href, view_log.identity(conn, collection_id, href))
+        if track_view
+        else None
+    )
     item_id = conn.execute(
         delete(items)
         .where(items.c.collection_id == collection_id, items.c.href == href)
