@@ -218,9 +218,7 @@ class KalendsApplication(Application):
             if listed is not None:
                 return listed
         if b"calendar-query" in body and self._owner_rights_only() and self._encoding == "utf-8":
-            found = self._calendar_query(
-                environ, base_prefix, path, user, user_groups, request_info
-            )
+            found = self._text_report(environ, base_prefix, path, user, user_groups, request_info)
             _mutable(environ)["wsgi.input"] = io.BytesIO(body)
             if found is not None:
                 return found
@@ -276,7 +274,7 @@ class KalendsApplication(Application):
         headers = {"Content-Type": f"text/xml; charset={self._encoding}"}
         return client.MULTI_STATUS, headers, None, None
 
-    def _calendar_query(
+    def _text_report(
         self,
         environ: types.WSGIEnviron,
         base_prefix: str,
@@ -287,19 +285,20 @@ class KalendsApplication(Application):
     ) -> Response | None:
         """Radicale's calendar-query answer, written as text (``kalends.server.calendar_query``)."""
         try:
-            query = calendar_query.parse(self._read_xml_request_body(environ, request_info))
+            request = self._read_xml_request_body(environ, request_info)
         except RuntimeError:
             return None
-        if query is None:
+        report = calendar_query.parse(request)
+        if report is None:
             return None
         target = self._readable_calendar(path, user, user_groups)
         if target is None:
             return None
         limit = self.configuration.get("reporting", "max_expand_occurrence")
-        chosen = calendar_query.matching_items(target, query, limit)
-        if chosen is None:
+        answer = report.answer(target, base_prefix, limit)
+        if answer is None:
             return None
-        self._stream(environ, calendar_query.multistatus(target, chosen, query, base_prefix))
+        self._stream(environ, answer)
         headers = {"Content-Type": f"text/xml; charset={self._encoding}"}
         return client.MULTI_STATUS, headers, None, None
 
