@@ -102,8 +102,8 @@ def _paths(hrefs: Sequence[str | None], base_prefix: str) -> tuple[str, ...] | N
             return None  # a malformed URL (an unclosed IPv6 host): Radicale's 400
         if not (path + "/").startswith(base_prefix + "/"):
             continue
-        path = path[len(base_prefix) :]
-        if pathutils.sanitize_path(path) != path:
+        path = path[len(base_prefix) :]  # sanitised, as name_from_path asserts, unless empty
+        if not path:
             return None  # the base prefix itself: Radicale's assertion fails
         paths[path] = None
     return tuple(paths)
