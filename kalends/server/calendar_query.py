@@ -69,6 +69,16 @@ class Query:
     missing: tuple[str, ...]  # tags of those it answers 404 for, in request order
     filters: tuple[ET.Element, ...]
 
+    def answer(
+        self, collection: Collection, base_prefix: str, limit: int
+    ) -> Iterator[bytes] | None:
+        """Radicale's answer on ``collection`` in chunks, or None to leave the query to Radicale.
+
+        ``limit``: Radicale's ``max_expand_occurrence``.
+        """
+        chosen = matching_items(collection, self, limit)
+        return None if chosen is None else multistatus(collection, chosen, self, base_prefix)
+
 
 def parse(request: ET.Element | None) -> Query | None:
     """The query if this module answers it as Radicale would, else None."""
@@ -83,6 +93,14 @@ def parse(request: ET.Element | None) -> Query | None:
             filters.append(child)
         elif child.tag != _CALDAV + "timezone":  # which Radicale ignores
             return None
+    return requested(request, prop, filters)
+
+
+def requested(
+    request: ET.Element, prop: ET.Element | None, filters: Sequence[ET.Element] = ()
+) -> Query | None:
+    """What a REPORT ``request`` asks for each item with ``prop``, if this module writes it as
+    Radicale would (also for ``kalends.server.multiget``), else None."""
     if prop is None or request.find(f".//{_CALDAV}expand") is not None:
         return None
     found, missing = [], []
@@ -117,10 +135,16 @@ def matching_items(
             except Exception:  # Radicale's 400 or 500, with its own message
                 return None
         chosen.append(item)
-    copies = query.props.count(CALENDAR_DATA)  # Radicale counts each copy served
-    if limit and copies and _too_many_vevents(chosen, limit, copies):
+    if over_limit(chosen, query, limit):
         return None  # Radicale's "REPORT occurrences limit" 400
     return chosen
+
+
+def over_limit(chosen: Sequence[radicale_item.Item], query: Query, limit: int) -> bool:
+    """Whether Radicale would refuse to serve ``chosen`` for ``query``: more VEVENTs in the
+    calendar-data it serves than ``limit`` (``max_expand_occurrence``; 0: no limit)."""
+    copies = query.props.count(CALENDAR_DATA)  # Radicale counts each copy served
+    return bool(limit and copies and _too_many_vevents(chosen, limit, copies))
 
 
 def _too_many_vevents(chosen: Sequence[radicale_item.Item], limit: int, copies: int) -> bool:
@@ -165,14 +189,18 @@ def multistatus(
     chosen: Sequence[radicale_item.Item],
     query: Query,
     base_prefix: str,
+    before: str = "",
 ) -> Iterator[bytes]:
-    """Radicale's multistatus for ``chosen``, as ElementTree writes it in UTF-8, in chunks."""
+    """Radicale's multistatus for ``chosen``, as ElementTree writes it in UTF-8, in chunks.
+
+    ``before``: responses written ahead of the items' (a multiget's 404s), only with items.
+    """
     head = propfind.XML_HEAD
     if not chosen:
         yield (head + '<multistatus xmlns="DAV:" />').encode()
         return
     opening, missing = _skeleton(query)
-    yield (head + opening).encode("utf-8", "xmlcharrefreplace")
+    yield (head + opening + before).encode("utf-8", "xmlcharrefreplace")
     responses = propfind.item_responses(
         collection, chosen, query.props, base_prefix, "utf-8", _PROPS, missing
     )

@@ -2,8 +2,9 @@
 
 - GET of a calendar streams the export from the database instead of building it in memory;
 - a free-busy REPORT is computed from the occurrence index instead of parsing every event;
-- PROPFIND Depth 1, sync-collection and calendar-query answers are written as text instead of
-  element trees (``kalends.server.propfind``, ``kalends.server.calendar_query``);
+- PROPFIND Depth 1, sync-collection, calendar-query and calendar-multiget answers are written
+  as text instead of element trees (``kalends.server.propfind``, ``kalends.server.calendar_query``,
+  ``kalends.server.multiget``);
 - a rejected PUT says why (Radicale answers a bare "Bad Request");
 - requests that would break the unified calendar or a source's calendar are refused with a
   reason before Radicale sees them (``kalends.server.structure``).
@@ -29,7 +30,7 @@ from radicale.app.get import propose_filename, requests_freebusy_view
 from radicale.app.report import freebusy_periods, render_freebusy
 from radicale.item import filter as radicale_filter
 
-from kalends.server import calendar_query, propfind, put, structure
+from kalends.server import calendar_query, multiget, propfind, put, structure
 from kalends.server.diagnose import explain_rejected_calendar, refuse_recurrence_bombs
 from kalends.server.rights import OwnerOnlyRights
 from kalends.storage import Collection, Storage
@@ -217,10 +218,9 @@ class KalendsApplication(Application):
             _mutable(environ)["wsgi.input"] = io.BytesIO(body)
             if listed is not None:
                 return listed
-        if b"calendar-query" in body and self._owner_rights_only() and self._encoding == "utf-8":
-            found = self._calendar_query(
-                environ, base_prefix, path, user, user_groups, request_info
-            )
+        textual = b"calendar-query" in body or b"calendar-multiget" in body
+        if textual and self._owner_rights_only() and self._encoding == "utf-8":
+            found = self._text_report(environ, base_prefix, path, user, user_groups, request_info)
             _mutable(environ)["wsgi.input"] = io.BytesIO(body)
             if found is not None:
                 return found
@@ -276,7 +276,7 @@ class KalendsApplication(Application):
         headers = {"Content-Type": f"text/xml; charset={self._encoding}"}
         return client.MULTI_STATUS, headers, None, None
 
-    def _calendar_query(
+    def _text_report(
         self,
         environ: types.WSGIEnviron,
         base_prefix: str,
@@ -285,21 +285,23 @@ class KalendsApplication(Application):
         user_groups: set[str],
         request_info: dict[str, Any],
     ) -> Response | None:
-        """Radicale's calendar-query answer, written as text (``kalends.server.calendar_query``)."""
+        """Radicale's calendar-query or calendar-multiget answer, written as text
+        (``kalends.server.calendar_query``, ``kalends.server.multiget``)."""
         try:
-            query = calendar_query.parse(self._read_xml_request_body(environ, request_info))
+            request = self._read_xml_request_body(environ, request_info)
         except RuntimeError:
             return None
-        if query is None:
+        report = calendar_query.parse(request) or multiget.parse(request, base_prefix)
+        if report is None:
             return None
         target = self._readable_calendar(path, user, user_groups)
         if target is None:
             return None
         limit = self.configuration.get("reporting", "max_expand_occurrence")
-        chosen = calendar_query.matching_items(target, query, limit)
-        if chosen is None:
+        answer = report.answer(target, base_prefix, limit)
+        if answer is None:
             return None
-        self._stream(environ, calendar_query.multistatus(target, chosen, query, base_prefix))
+        self._stream(environ, answer)
         headers = {"Content-Type": f"text/xml; charset={self._encoding}"}
         return client.MULTI_STATUS, headers, None, None
 
