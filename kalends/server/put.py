@@ -26,6 +26,7 @@ from radicale import item as radicale_item
 from radicale.app.base import Access
 from radicale.rights import BaseRights
 
+from kalends.server import diagnose
 from kalends.storage import Collection, Storage
 
 Response = types.WSGIResponse
@@ -75,10 +76,24 @@ def quirk_state(calendar: Any) -> list[Any]:
     return state
 
 
-def prepared_item(content: str, collection_path: str, max_rrule: int) -> radicale_item.Item | None:
-    """The object read and checked as Radicale's PUT does; None when it does not pass."""
+def parsed(content: str) -> list[Any] | None:
+    """The objects in ``content`` as Radicale reads them, or None when they do not read."""
     try:
-        components = radicale_item.read_components(content)
+        components: list[Any] = radicale_item.read_components(content)
+    except Exception:  # vobject raises anything; Radicale's handler then gives its answer
+        return None
+    return components
+
+
+def recurring(components: list[Any]) -> bool:
+    return any("rrule" in c.contents for calendar in components for c in calendar.components())
+
+
+def prepared_item(
+    components: list[Any], content: str, collection_path: str, max_rrule: int
+) -> radicale_item.Item | None:
+    """The object checked and prepared as Radicale's PUT does; None when it does not pass."""
+    try:
         before = [quirk_state(calendar) for calendar in components]
         radicale_item.check_and_sanitize_items(
             components, max_vevent_rrule_occurrence=max_rrule, tag="VCALENDAR"
@@ -113,8 +128,18 @@ def put_calendar_object(
         return None
     if len(content.encode()) > context.max_resource_size:
         return None
+    components = parsed(content)
+    if components is None:
+        return None
+    if recurring(components):  # our rules before Radicale walks the recurrences (a bomb)
+        try:
+            reason = diagnose.refusal(components)
+        except Exception:  # not a calendar object our rules can read: Radicale answers
+            return None
+        if reason is not None:
+            return diagnose.bad_request(reason)
     collection_path = posixpath.dirname(pathutils.strip_path(path))
-    item = prepared_item(content, collection_path, context.max_rrule_occurrences)
+    item = prepared_item(components, content, collection_path, context.max_rrule_occurrences)
     if item is None:
         return None
     try:

@@ -23,7 +23,7 @@ from http import client
 from typing import Any
 from xml.sax.saxutils import escape
 
-from radicale import httputils, types, xmlutils
+from radicale import types, xmlutils
 from radicale.app import Application
 from radicale.app.base import Access
 from radicale.app.get import propose_filename, requests_freebusy_view
@@ -31,6 +31,7 @@ from radicale.app.report import freebusy_periods, render_freebusy
 from radicale.item import filter as radicale_filter
 
 from kalends.server import calendar_query, multiget, propfind, put, structure
+from kalends.server.diagnose import bad_request as _bad_request
 from kalends.server.diagnose import explain_rejected_calendar, refuse_recurrence_bombs
 from kalends.server.rights import OwnerOnlyRights
 from kalends.storage import Collection, Storage
@@ -403,15 +404,15 @@ class KalendsApplication(Application):
         request_info: dict[str, Any],
     ) -> Response:
         body = _buffer_body(environ)
-        if Access(self._rights, user, user_groups, path).check("w"):
-            bomb = refuse_recurrence_bombs(body, path)
-            if bomb is not None:
-                return _bad_request(bomb)
         self._storage_refusal()  # forget one this thread left behind
         answered = self._put_object(environ, path, user, user_groups, request_info)
         _mutable(environ)["wsgi.input"] = io.BytesIO(body)
         if answered is not None:
             return answered
+        if Access(self._rights, user, user_groups, path).check("w"):
+            bomb = refuse_recurrence_bombs(body, path)
+            if bomb is not None:
+                return _bad_request(bomb)
         response: Response = super().do_PUT(
             environ, base_prefix, path, user, user_groups, request_info
         )
@@ -469,8 +470,3 @@ def _plain_answer(status: int, reason: str) -> Response:
 
 def _forbidden(reason: str) -> Response:
     return _plain_answer(client.FORBIDDEN, reason)
-
-
-def _bad_request(reason: str) -> Response:
-    status, headers, _answer, _xml = httputils.BAD_REQUEST
-    return status, dict(headers), f"Bad Request: {reason}\n", None

@@ -103,6 +103,14 @@ def test_a7_rule_without_instances_is_400(alice: Client, rule: str, reason: str)
     rejected(alice, "a7.ics", event("a7", f"RRULE:{rule}\r\n"), 400, reason, BOMB)
 
 
+def test_a7_rule_without_instances_in_a_whole_calendar_upload_is_400(alice: Client) -> None:
+    """The same rules guard Radicale's own PUT (a whole calendar sent to the collection)."""
+    body = event("a7-all", "RRULE:FREQ=MONTHLY;BYDAY=MO;BYSETPOS=6\r\n")
+    with unchanged(alice):
+        answer = alice.put(CALENDAR, body)
+        refused(answer, 400, "RRULE never produces an occurrence", BOMB)
+
+
 QUERY = (
     '<?xml version="1.0" encoding="utf-8"?><C:calendar-query xmlns:D="DAV:" '
     'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><C:filter>'
