@@ -27,7 +27,7 @@ from radicale.app.base import Access
 from radicale.rights import BaseRights
 
 from kalends.server import diagnose
-from kalends.storage import Collection, Storage
+from kalends.storage import Collection, Storage, writes
 
 Response = types.WSGIResponse
 
@@ -104,7 +104,7 @@ def prepared_item(
         item = radicale_item.Item(
             collection_path=collection_path, vobject_item=component, text=text
         )
-        item.prepare()
+        writes.prepare(item)
     except Exception:  # vobject raises anything; Radicale's handler then gives its answer
         return None
     return item

@@ -41,6 +41,9 @@ class Occurrence:
 class OccurrenceIndex:
     occurrences: tuple[Occurrence, ...]
     indexed_until: int
+    # (first start, last end) of the whole set when the walk saw all of it: what Radicale's
+    # ``Item.time_range`` walks the same occurrences to find (None: ask Radicale)
+    span: tuple[int, int] | None = None
 
 
 NOT_INDEXED = OccurrenceIndex((), TIMESTAMP_MIN)
@@ -79,10 +82,17 @@ class _Collector:
         self.found: dict[tuple[int, int], str | None] = {}
         self.cut_at: int | None = None
         self.exact = True
+        self.infinite = False
+        self.first = TIMESTAMP_MAX
+        self.last = TIMESTAMP_MIN
 
     def on_component(self, component: Any) -> bool:
         self.component = component
         return True
+
+    def on_infinity(self, _start: datetime) -> bool:
+        self.infinite = True
+        return False  # walk on: the index holds the first occurrences of an endless series
 
     def on_range(self, start: datetime, end: datetime, is_recurrence: bool) -> bool:
         start_ts, end_ts = _whole_seconds(start), _whole_seconds(end)
@@ -93,7 +103,15 @@ class _Collector:
             self.cut_at = TIMESTAMP_MIN if is_recurrence else start_ts
             return True
         self.found.setdefault((start_ts, end_ts), freebusy_type(self.component))
+        self.first, self.last = min(self.first, start_ts), max(self.last, end_ts)
         return False
+
+    def span(self) -> tuple[int, int] | None:
+        """The set's enclosing range, as Radicale's ``find_time_range`` gives it, when this walk
+        was the same as its: every occurrence seen, none endless."""
+        if self.infinite or self.cut_at is not None or not self.found:
+            return None
+        return self.first, self.last
 
 
 def index_occurrences(
@@ -108,7 +126,7 @@ def index_occurrences(
             vobject_item,
             "VEVENT",
             collector.on_range,
-            lambda _start: False,
+            collector.on_infinity,
             collector.on_component,
         )
     except Exception as error:  # malformed recurrence data: leave it to Radicale's filter
@@ -120,4 +138,4 @@ def index_occurrences(
         Occurrence(start, end, fbtype) for (start, end), fbtype in collector.found.items()
     )
     until = TIMESTAMP_MAX if collector.cut_at is None else collector.cut_at
-    return OccurrenceIndex(occurrences, until)
+    return OccurrenceIndex(occurrences, until, collector.span())

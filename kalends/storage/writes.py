@@ -76,15 +76,25 @@ def _record_change(
     return new_rev
 
 
+def prepare(item: Any) -> None:
+    """Radicale's ``Item.prepare`` but the span of the recurrence set: ``item_values`` finds it
+    on its own walk of the occurrences (``OccurrenceIndex.span``), which spares a second one."""
+    item.serialize()
+    _ = (item.etag, item.uid, item.name, item.component_name)
+
+
 def item_values(item: Any, rev: int, now: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Row values for a prepared Radicale item, and its occurrence rows."""
-    tr_start, tr_end = item.time_range
     component = item.component_name
     fingerprint = ""
     if item.name == "VCALENDAR":
         check_calendar_object(item.vobject_item)
         fingerprint = event_fingerprint(item.vobject_item)
     index = index_occurrences(item.vobject_item, component)
+    try:
+        tr_start, tr_end = index.span or item.time_range  # one walk of the recurrences, not two
+    except Exception as error:  # vobject raises anything: what Radicale's prepare refuses
+        raise ValueError(f"not a valid calendar object: {error}") from error
     values = {
         "uid": item.uid,
         "name": item.name,
@@ -122,8 +132,9 @@ def upsert_item(
     ``new``: the caller has seen, in this transaction, that no item is at ``href``.
     """
     now = time.time()
-    rev = _record_change(conn, collection_id, href, now, rev)
-    values, occurrence_rows = item_values(item, rev, now)
+    # the values first: an object they refuse (ValueError) has written nothing yet
+    values, occurrence_rows = item_values(item, 0, now)
+    values["rev"] = _record_change(conn, collection_id, href, now, rev)
     fingerprint: str = values["fingerprint"]
     old = None if new else conn.execute(ITEM_AT, {"cid": collection_id, "href": href}).first()
     watch = (

@@ -32,7 +32,7 @@ from kalends.storage.models import (
     tombstones,
 )
 from kalends.storage.view_log import invalidate_tokens
-from kalends.storage.writes import bump_revision, delete_item, item_values, upsert_item
+from kalends.storage.writes import bump_revision, delete_item, item_values, prepare, upsert_item
 from kalends.sync.model import Action, Kind
 from kalends.sync.store import Applied, Outcome
 
@@ -103,7 +103,7 @@ def prepare_item(
     item = radicale_item.Item(
         collection_path=path, vobject_item=components[0], href=href, text=text
     )
-    item.prepare()
+    prepare(item)
     if zones is not None:
         zones.learn(text)
     return item

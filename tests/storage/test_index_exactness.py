@@ -153,6 +153,35 @@ def test_prefilter_agrees_with_radicales_filter(
     assert answered == truth
 
 
+@given(text=recurring_events())
+def test_the_span_of_a_complete_walk_is_radicales_time_range(text: str) -> None:
+    """The storage takes a set's enclosing range from its own walk of the occurrences when the
+    walk saw all of them; Radicale's ``time_range`` walks them again for the same answer."""
+    calendar = vobject.readOne(text)
+    index = index_occurrences(calendar, "VEVENT")
+    endless = "COUNT=" not in text and "UNTIL=" not in text and "RRULE" in text
+    assert (index.span is None) == endless
+    if index.span is not None:
+        assert index.span == radicale_item.find_time_range(calendar, "VEVENT")
+    assert (
+        index_occurrences(calendar, "VEVENT", limit=1).span is None or len(index.occurrences) == 1
+    )
+
+
+def test_a_rule_radicale_takes_for_endless_gets_its_span_from_radicale() -> None:
+    """Radicale looks for ";UNTIL=" and ";COUNT=": a rule starting with UNTIL ends, but Radicale
+    spans it to the end of time, and the stored span must be Radicale's."""
+    text = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:u\r\n"
+        "DTSTAMP:20240101T000000Z\r\nDTSTART:20240101T090000Z\r\nDTEND:20240101T100000Z\r\n"
+        "RRULE:UNTIL=20240105T090000Z;FREQ=DAILY\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    calendar = vobject.readOne(text)
+    index = index_occurrences(calendar, "VEVENT")
+    assert len(index.occurrences) == 5 and index.span is None
+    assert radicale_item.find_time_range(calendar, "VEVENT")[1] == TIMESTAMP_MAX
+
+
 def test_long_series_are_indexed_up_to_the_cap_then_left_to_radicale() -> None:
     text = (
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:d\r\n"
