@@ -17,6 +17,7 @@ from aiohttp import web
 from sqlalchemy import Engine, text
 
 from kalends.config import Settings
+from kalends.server.access_log import AccessLog
 from kalends.server.accounts import follow_accounts
 from kalends.server.guards import (
     DAV_ERROR_TYPE,
@@ -163,7 +164,9 @@ async def serve(
     await asyncio.get_running_loop().run_in_executor(
         runtime.pool, provision_calendars, runtime.storage, running
     )
-    runner = web.AppRunner(app, shutdown_timeout=settings.server.shutdown_timeout)
+    runner = web.AppRunner(
+        app, shutdown_timeout=settings.server.shutdown_timeout, access_log_class=AccessLog
+    )
     await runner.setup()
     site = web.TCPSite(runner, settings.server.host, settings.server.port)
     await site.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import re
 import threading
 import time
 from pathlib import Path
@@ -33,6 +34,24 @@ def test_health_and_keep_alive(tmp_path: Path, password_hash: str) -> None:
         assert second.status == 207
         assert connection.sock is socket_before  # the same TCP connection served both
         connection.close()
+
+
+def test_each_request_gets_one_access_log_line(tmp_path: Path, password_hash: str) -> None:
+    server = ServerProcess(write_config(tmp_path, f"sqlite:///{tmp_path / 'k.db'}", password_hash))
+    try:
+        answer = httpx.request(
+            "PROPFIND",
+            server.url + "/alice/?x=1",
+            headers={"Depth": "0", "User-Agent": "probe/1.0", **_basic()},
+        )
+        assert answer.status_code == 207
+    finally:
+        assert server.stop() == 0
+    lines = [line.rstrip() for line in server.output if "aiohttp.access" in line]
+    shape = re.compile(
+        r'127\.0\.0\.1 "PROPFIND /alice/\?x=1 HTTP/1\.1" 207 \d+ [\d.]+ms "probe/1\.0"$'
+    )
+    assert [line for line in lines if shape.search(line)], lines
 
 
 def _basic() -> dict[str, str]:
