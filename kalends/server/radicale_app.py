@@ -31,8 +31,11 @@ from radicale.app.report import freebusy_periods, render_freebusy
 from radicale.item import filter as radicale_filter
 
 from kalends.server import calendar_query, multiget, propfind, put, structure
-from kalends.server.diagnose import bad_request as _bad_request
-from kalends.server.diagnose import explain_rejected_calendar, refuse_recurrence_bombs
+from kalends.server.diagnose import (
+    bad_request,
+    explain_rejected_calendar,
+    refuse_recurrence_bombs,
+)
 from kalends.server.rights import OwnerOnlyRights
 from kalends.storage import Collection, Storage
 
@@ -337,11 +340,11 @@ class KalendsApplication(Application):
             return None
         time_range = query.find(xmlutils.make_clark("C:time-range"))
         if time_range is None:
-            return _bad_request("free-busy-query needs a C:time-range")
+            return bad_request("free-busy-query needs a C:time-range")
         try:
             text = self._free_busy_text(target, time_range)
         except ValueError as error:
-            return _bad_request(str(error))
+            return bad_request(str(error))
         headers = {"Content-Type": f"text/calendar; charset={self._encoding}"}
         return client.OK, headers, text, None
 
@@ -412,7 +415,7 @@ class KalendsApplication(Application):
         if Access(self._rights, user, user_groups, path).check("w"):
             bomb = refuse_recurrence_bombs(body, path)
             if bomb is not None:
-                return _bad_request(bomb)
+                return bad_request(bomb)
         response: Response = super().do_PUT(
             environ, base_prefix, path, user, user_groups, request_info
         )
@@ -426,7 +429,7 @@ class KalendsApplication(Application):
         reason = explain_rejected_calendar(
             body, path, self.configuration.get("server", "max_vevent_rrule_occurrence")
         )
-        return _bad_request(reason)
+        return bad_request(reason)
 
     def _put_object(
         self,
