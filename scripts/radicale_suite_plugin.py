@@ -9,7 +9,8 @@ Load it with ``-p radicale_suite_plugin`` (this directory on ``PYTHONPATH``) and
 - wraps ``radicale.config.load`` so that every configuration the tests build starts with
   ``[storage] type = <--radicale-storage>`` (default ``kalends.storage``); a test that sets
   ``storage.type`` itself still wins, as it would over Radicale's built-in default;
-- deselects the tests in ``EXCLUDED``, which check multifilesystem's files rather than behaviour;
+- deselects the tests in ``EXCLUDED``, which check multifilesystem's files rather than behaviour,
+  and those in ``VERSION_SKEW``, which the installed Radicale fails on its own storage;
 - with ``--radicale-app=kalends``, drives Kalends' application instead of Radicale's (and
   deselects ``EXCLUDED_WITH_KALENDS_APP`` too, where Kalends answers differently on purpose).
 """
@@ -51,6 +52,29 @@ EXCLUDED: dict[str, str] = {
     ),
 }
 
+# Radicale's public repository has no tag of the installed release (3.9.0): its newest source
+# (3.8.0.dev) is run instead, and these of its tests fail against the installed package on
+# Radicale's own storage and application just the same (``--radicale-storage=multifilesystem``;
+# ``--keep-version-skew`` runs them): they test what that checkout expects of Radicale itself.
+VERSION_SKEW: dict[str, str] = {
+    "test_base.py::TestBaseRequests::test_report_free_busy": (
+        "expects one VFREEBUSY per event; Radicale 3.9.0 answers one VFREEBUSY with every period"
+    ),
+    "TestSharingApiSanity::test_sharing_api_base_with_auth": (
+        "expects the list of share fields of the checkout; 3.9.0 lists the shared properties"
+    ),
+    "TestSharingApiSanity::test_sharing_api_update": "3.9.0 answers an update with 409, not 200",
+    "TestSharingApiSanity::test_sharing_api_create_conflict": (
+        "3.9.0 creates the second share (201) where the checkout expects a conflict (409)"
+    ),
+    "TestSharingApiSanity::test_sharing_api_permissions_rights": (
+        "3.9.0 allows (200) what the checkout expects refused (403)"
+    ),
+    "TestSharingApiSanity::test_sharing_api_map_vcf_*bday*template": (
+        "birthday templates of the checkout: 3.9.0 finds no such shared calendar (404)"
+    ),
+}
+
 # Left out as well when the tests drive Kalends' application, and why.
 EXCLUDED_WITH_KALENDS_APP: dict[str, str] = {
     "test_base.py::TestBaseRequests::test_add_event*_exceed_size": (
@@ -69,6 +93,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--radicale-storage",
         default="kalends.storage",
         help="[storage] type of every test configuration (default: kalends.storage)",
+    )
+    group.addoption(
+        "--keep-version-skew",
+        action="store_true",
+        help="also run VERSION_SKEW (tests the installed Radicale itself fails)",
     )
     group.addoption(
         "--radicale-app",
@@ -138,6 +167,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     patterns = list(EXCLUDED)
+    if not config.getoption("keep_version_skew"):
+        patterns += VERSION_SKEW
     if config.getoption("radicale_app") == "kalends":
         patterns += EXCLUDED_WITH_KALENDS_APP
     for item in items:
