@@ -19,15 +19,10 @@ from xml.sax.saxutils import escape
 import pytest
 from radicale.app import report as radicale_report
 
-from kalends.config import load_settings
-from kalends.server.provision import provision_calendars
 from kalends.server.radicale_app import KalendsApplication
-from kalends.server.radicale_config import build_radicale_configuration
-from kalends.storage.engine import create_storage_engine, migrate_database
 from tests.harness import PASSWORD
-from tests.server.test_calendar_query import TODO, Spy
+from tests.server.test_calendar_query import TODO, Spy, application_with
 from tests.server.test_propfind_listing import call
-from tests.server.test_unified import write_config
 from tests.storage.test_caldav_client import WEEKLY_WITH_EXCEPTIONS, event
 
 CALDAV = "urn:ietf:params:xml:ns:caldav"
@@ -52,18 +47,10 @@ BOBS = {"/bob/calendar/bob.ics": event("bob", "20240105T100000Z", "20240105T1100
 
 @pytest.fixture
 def app(tmp_path: Path, database_url: str, password_hash: str) -> Iterator[KalendsApplication]:
-    settings = load_settings(write_config(tmp_path, database_url, password_hash, "home"))
-    migrate_database(settings.storage.url)
-    engine = create_storage_engine(settings.storage.url)
-    application = KalendsApplication(build_radicale_configuration(settings, engine))
-    provision_calendars(application._storage, settings)
-    for items, auth in ((ITEMS, None), (BOBS, BOB)):
-        for path, text in items.items():
-            headers = {"authorization": auth} if auth else {}
-            status, answer = call(application, "PUT", path, text.encode(), **headers)
-            assert status.startswith("201"), (path, answer)
-    yield application
-    engine.dispose()
+    puts = [(path, text, {}) for path, text in ITEMS.items()]
+    puts += [(path, text, {"authorization": BOB}) for path, text in BOBS.items()]
+    with application_with(tmp_path, database_url, password_hash, *puts) as application:
+        yield application
 
 
 @pytest.fixture

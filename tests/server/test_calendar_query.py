@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -76,18 +77,31 @@ ITEMS = {
 }
 
 
-@pytest.fixture
-def app(tmp_path: Path, database_url: str, password_hash: str) -> Iterator[KalendsApplication]:
+@contextmanager
+def application_with(
+    tmp_path: Path, database_url: str, password_hash: str, *puts: tuple[str, str, dict[str, str]]
+) -> Iterator[KalendsApplication]:
+    """Kalends' application over a fresh database (users alice and bob, alice's calendars
+    calendar, work and home under the unified all), after the PUTs (path, text, headers)."""
     settings = load_settings(write_config(tmp_path, database_url, password_hash, "home"))
     migrate_database(settings.storage.url)
     engine = create_storage_engine(settings.storage.url)
     application = KalendsApplication(build_radicale_configuration(settings, engine))
     provision_calendars(application._storage, settings)
-    for path, text in ITEMS.items():
-        status, answer = call(application, "PUT", path, text.encode())
+    for path, text, headers in puts:
+        status, answer = call(application, "PUT", path, text.encode(), **headers)
         assert status.startswith("201"), (path, answer)
-    yield application
-    engine.dispose()
+    try:
+        yield application
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path: Path, database_url: str, password_hash: str) -> Iterator[KalendsApplication]:
+    puts = [(path, text, {}) for path, text in ITEMS.items()]
+    with application_with(tmp_path, database_url, password_hash, *puts) as application:
+        yield application
 
 
 class Spy:
